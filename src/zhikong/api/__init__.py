@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI application factory, problem details, request ids, routers."""

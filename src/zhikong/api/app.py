@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from zhikong import __version__
+from zhikong.api import health
+from zhikong.api.deps import Platform
+from zhikong.api.problems import crash_response, install_problem_handlers
+from zhikong.api.requests import configure_logging, install_request_ids
+from zhikong.clock import Clock, SystemClock
+from zhikong.config import Settings, load_settings
+from zhikong.map import views as region_views
+from zhikong.residents import views as resident_views
+from zhikong.store.engine import make_engine, make_sessionmaker
+from zhikong.web import views as web_views
+
+DESCRIPTION = """
+智控 zhikong — 一图一码一指数：五色风险图、健康码、精密智控指数，同一数据平台。
+
+zhikong is an open-source platform for precise, data-driven epidemic control. Every error is an
+RFC 9457 problem body (`application/problem+json`) naming the field at fault; every response
+carries an `X-Request-ID`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the application over a database and a clock."""
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="智控 zhikong",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.platform = Platform(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        clock=clock or SystemClock(),
+    )
+    install_problem_handlers(app)
+    install_request_ids(app, crash_response)
+    app.include_router(health.router)
+    app.include_router(region_views.router)
+    app.include_router(resident_views.router)
+    web_views.mount(app)
+    return app

@@ -1,0 +1,406 @@
+"""The `zhikong` command line."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+# Typer >= 0.29 ships its own copy of Click; its exceptions live here.
+from typer._click.exceptions import ClickException
+
+from zhikong import __version__
+from zhikong.config import Settings, load_settings
+
+app = typer.Typer(
+    name="zhikong",
+    help="智控 zhikong — 一图一码一指数 platform for precise, data-driven epidemic control.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+regions_app = typer.Typer(help="Region registry: bundled region packs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(regions_app, name="regions")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class LogLevel(StrEnum):
+    """Log levels the CLI accepts."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class CliError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit code 2."""
+
+
+@dataclass
+class State:
+    """Options given before the command."""
+
+    database_url: str | None = None
+    var_dir: Path | None = None
+    log_level: str | None = None
+
+    def settings(self, **more: object) -> Settings:
+        """Settings from the environment with the CLI flags on top."""
+        return load_settings(
+            database_url=self.database_url, var_dir=self.var_dir, log_level=self.log_level, **more
+        )
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"zhikong {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="SQLAlchemy URL (overrides ZHIKONG_DATABASE_URL)."),
+    ] = None,
+    var_dir: Annotated[
+        Path | None, typer.Option("--var-dir", help="Local state folder (ZHIKONG_VAR_DIR).")
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option("--log-level", help="Log level (ZHIKONG_LOG_LEVEL)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """智控 zhikong command line."""
+    ctx.obj = State(
+        database_url=database_url,
+        var_dir=var_dir,
+        log_level=log_level.value if log_level else None,
+    )
+
+
+def _state(ctx: typer.Context) -> State:
+    state = ctx.obj
+    if not isinstance(state, State):
+        state = State()
+    return state
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from zhikong.store.engine import make_engine
+
+    return make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the database schema to the newest revision (one transaction)."""
+    from zhikong.store import migrate
+
+    settings = _state(ctx).settings()
+    engine = _engine(settings)
+    before = migrate.current_revision(engine)
+    try:
+        migrate.upgrade(engine, revision)
+    except Exception as exc:
+        if "Can't locate revision" in str(exc) or "No such revision" in str(exc):
+            raise CliError(f"unknown revision {revision!r}") from exc
+        raise
+    after = migrate.current_revision(engine)
+    console.print(f"database {engine.url.render_as_string()}: {before or 'empty'} → {after}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the schema revision of the database and the code's newest one."""
+    from zhikong.store import migrate
+
+    engine = _engine(_state(ctx).settings())
+    console.print(f"database: {migrate.current_revision(engine) or 'empty'}")
+    console.print(f"code head: {migrate.head_revision()}")
+
+
+@regions_app.command("load")
+def regions_load(
+    ctx: typer.Context,
+    pack: Annotated[str, typer.Argument(help="zhejiang or us-counties.")],
+) -> None:
+    """Install a bundled region pack (idempotent: loading twice changes nothing)."""
+    from zhikong.clock import SystemClock
+    from zhikong.map.packs import UnknownPackError, read_pack
+    from zhikong.map.service import RegionNotFoundError, install_pack
+    from zhikong.store import migrate
+    from zhikong.store.engine import make_sessionmaker, transaction
+
+    try:
+        data = read_pack(pack)
+    except UnknownPackError as exc:
+        raise CliError(str(exc)) from exc
+    engine = _engine(_state(ctx).settings())
+    if not migrate.is_up_to_date(engine):
+        raise CliError("the database schema is not current; run: zhikong db upgrade")
+    with _spinner(f"载入 · loading {pack}"):
+        try:
+            with transaction(make_sessionmaker(engine)) as session:
+                report = install_pack(session, data, SystemClock().now())
+        except RegionNotFoundError as exc:
+            raise CliError(f"pack {pack} needs region {exc.code}, which is not loaded") from exc
+    console.print(
+        f"{pack}: {report.inserted} new, {report.updated} updated, {report.geometries} boundaries"
+    )
+
+
+@regions_app.command("list")
+def regions_list(
+    ctx: typer.Context,
+    level: Annotated[
+        str | None, typer.Option("--level", help="country, province, state, city, county, ...")
+    ] = None,
+    parent: Annotated[str | None, typer.Option("--parent", help="Children of this code.")] = None,
+    within: Annotated[
+        str | None, typer.Option("--within", help="Descendants of this code.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 200,
+) -> None:
+    """List regions of the registry."""
+    from zhikong.map.models import LEVELS
+    from zhikong.map.service import RegionNotFoundError, list_regions
+    from zhikong.store import migrate
+    from zhikong.store.engine import make_sessionmaker
+
+    if level is not None and level not in LEVELS:
+        raise CliError(f"--level must be one of {', '.join(LEVELS)}")
+    engine = _engine(_state(ctx).settings())
+    if migrate.current_revision(engine) is None:
+        raise CliError(
+            "the database is empty; run: zhikong db upgrade && zhikong regions load zhejiang"
+        )
+    with make_sessionmaker(engine)() as session:
+        try:
+            rows, total = list_regions(
+                session, level=level, parent_code=parent, within=within, limit=limit
+            )
+        except RegionNotFoundError as exc:
+            raise CliError(f"no region with code {exc.code}") from exc
+    table = Table(title=f"{len(rows)} / {total} regions")
+    for column in ("code", "level", "parent", "名称", "name", "population"):
+        table.add_column(column, justify="right" if column == "population" else "left")
+    for region in rows:
+        table.add_row(
+            region.code,
+            region.level,
+            region.parent_code or "",
+            region.name_zh,
+            region.name_en,
+            f"{region.population:,}" if region.population is not None else "",
+        )
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (ZHIKONG_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Port (ZHIKONG_PORT).")
+    ] = None,
+) -> None:
+    """Serve the platform (API, docs and pages)."""
+    settings = _state(ctx).settings(host=host, port=port)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from zhikong.api.app import create_app
+    from zhikong.store import migrate
+
+    engine = _engine(settings)
+    if not migrate.is_up_to_date(engine):
+        raise CliError("the database schema is not current; run: zhikong db upgrade")
+    application = create_app(settings, engine=engine)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold green]智控 zhikong {__version__}[/] — {engine.url.get_backend_name()}")
+    for path, label in (
+        ("/", "首页 · home"),
+        ("/docs", "接口文档 · API docs"),
+        ("/api/v1/regions?level=county", "区县 · counties"),
+        ("/api/v1/regions/330000/features?level=county", "区县边界 · county boundaries"),
+        ("/api/v1/residents/summary?region=330000", "居民统计 · residents"),
+        ("/readyz", "就绪检查 · readiness"),
+    ):
+        console.print(f"  {label:<24} {base}{path}")
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    people: Annotated[
+        int | None,
+        typer.Option(
+            "--people", min=0, max=100_000_000, help="Synthetic residents (default 100000)."
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 2020).")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Wipe the database even if it is not a demo one.")
+    ] = False,
+    serve_after: Annotated[
+        bool, typer.Option("--serve", help="Serve the platform once the demo is built.")
+    ] = False,
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
+) -> None:
+    """Build a fresh demo database: Zhejiang's regions and a synthetic population."""
+    from zhikong.clock import SystemClock
+    from zhikong.demo.service import NotADemoDatabaseError, build_demo, ensure_demo_or_empty
+
+    settings = _state(ctx).settings(demo_people=people, demo_seed=seed, host=host, port=port)
+    engine = _engine(settings)
+    if not force:
+        try:
+            ensure_demo_or_empty(engine)
+        except NotADemoDatabaseError as exc:
+            raise CliError(str(exc)) from exc
+    console.print(
+        f"[bold]zhikong demo[/]: {settings.demo_people:,} 合成居民 · synthetic residents, "
+        f"seed {settings.demo_seed}, database {engine.url.render_as_string()}"
+    )
+    with RichProgress() as progress:
+        report = build_demo(
+            engine,
+            people=settings.demo_people,
+            seed=settings.demo_seed,
+            clock=SystemClock(),
+            timezone=settings.timezone,
+            progress=progress,
+        )
+    console.print(
+        f"demo ready: {report.regions} regions ({report.counties} counties), "
+        f"{report.residents:,} synthetic residents on {report.backend}"
+    )
+    if serve_after:
+        _serve(settings)
+
+
+class RichProgress:
+    """Rich progress bars for the demo's long steps."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, step: str, total: int | None) -> None:
+        """Show a new step."""
+        self._task = self._progress.add_task(step, total=total)
+
+    def advance(self, amount: int) -> None:
+        """Move the current step's bar."""
+        if self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def finish(self) -> None:
+        """Mark the current step as complete."""
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            if task.total is None:
+                self._progress.update(self._task, total=1, completed=1)
+            else:
+                self._progress.update(self._task, completed=task.total)
+        self._task = None
+
+
+class _spinner:
+    """A transient spinner around a short step."""
+
+    def __init__(self, label: str) -> None:
+        self._status = console.status(label)
+
+    def __enter__(self) -> None:
+        self._status.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._status.stop()
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"zhikong: error: {message}", highlight=False, soft_wrap=True)
+    raise SystemExit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `zhikong` command."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result = app(args=args or ["--help"], prog_name="zhikong", standalone_mode=False)
+        if isinstance(result, int) and result:
+            raise SystemExit(result)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        _fail("aborted")
+    except ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+            console.print(context.get_help(), highlight=False)
+            raise SystemExit(0) from None
+        _fail(" ".join(exc.format_message().split()))
+    except CliError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

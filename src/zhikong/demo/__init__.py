@@ -1,0 +1,1 @@
+"""The demo: a synthetic resident population over the real geography of Zhejiang."""

@@ -1,0 +1,1 @@
+"""The map domain: the region registry (province, city, county and finer units)."""

@@ -1,0 +1,1 @@
+"""Residents: the people the platform serves (the demo fills it with a synthetic population)."""

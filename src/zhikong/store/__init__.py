@@ -1,0 +1,1 @@
+"""The data store: database engine, table base and Alembic migrations."""

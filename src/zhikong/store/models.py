@@ -1,0 +1,10 @@
+"""Every table of the platform, gathered so Alembic sees one metadata."""
+
+from __future__ import annotations
+
+from zhikong.map import models as _map_models  # noqa: F401
+from zhikong.residents import models as _resident_models  # noqa: F401
+from zhikong.store import meta as _meta  # noqa: F401
+from zhikong.store.base import Base
+
+metadata = Base.metadata

@@ -1,0 +1,107 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, clocks, apps."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from zhikong.clock import FixedClock
+from zhikong.store import migrate
+from zhikong.store.engine import make_engine
+
+REPO = Path(__file__).resolve().parents[1]
+EXTDATA = REPO.parent / "shared" / "extdata"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ZHIKONG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+# `make test` and CI set this: a test that cannot reach PostgreSQL then fails instead of skipping.
+REQUIRE_POSTGRES = os.environ.get("ZHIKONG_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under `make test` a skipped test fails the run: CI must run everything."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if REQUIRE_POSTGRES and skipped:
+        reporter.write_line(
+            f"FAILED: {skipped} test(s) were skipped; every test must run", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at 2020-02-20 10:00 Beijing time."""
+    return FixedClock(datetime(2020, 2, 20, 2, 0, tzinfo=UTC))
+
+
+class PostgresServer:
+    """A reachable PostgreSQL server on which throwaway databases are made."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def create_database(self) -> str:
+        """A new empty database; returns its URL."""
+        name = f"zhikong_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        """Drop every database this run created."""
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server, or a skip (a failure under `make test`) if none answers."""
+    server = PostgresServer(POSTGRES_ADMIN_URL)
+    try:
+        with server.admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield server
+    server.drop_all()
+
+
+def _new_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if backend == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'zhikong.db'}")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return make_engine(server.create_database())
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on each backend, new for each test."""
+    engine = _new_engine(request.param, request, tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database on each backend, new for each test."""
+    engine = _new_engine(request.param, request, tmp_path)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
