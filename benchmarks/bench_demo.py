@@ -56,7 +56,9 @@ def sqlite_baseline(people: int, folder: Path) -> float:
         "sex VARCHAR(1) NOT NULL, birth_date DATE NOT NULL, synthetic BOOLEAN NOT NULL, "
         "created_at DATETIME NOT NULL)"
     )
-    connection.execute("CREATE INDEX ix_resident_county_birth ON resident (county_code, birth_date)")
+    connection.execute(
+        "CREATE INDEX ix_resident_county_birth ON resident (county_code, birth_date)"
+    )
     started = time.perf_counter()
     connection.execute("BEGIN")
     connection.executemany(
@@ -85,9 +87,13 @@ def postgres_baseline(people: int, url: str) -> float:
         connection.execute("CREATE INDEX ON bench_resident (county_code, birth_date)")
         connection.commit()
         started = time.perf_counter()
-        with connection.cursor() as cursor, cursor.copy(
-            "COPY bench_resident (county_code, sex, birth_date, synthetic, created_at) FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                "COPY bench_resident (county_code, sex, birth_date, synthetic, created_at) "
+                "FROM STDIN"
+            ) as copy,
+        ):
             for county, sex, born, synthetic, created in rows:
                 copy.write_row((county, sex, born, bool(synthetic), created))
         connection.commit()
