@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,6 +27,11 @@ from typer._click.exceptions import ClickException
 from zhikong import __version__
 from zhikong.config import Settings, load_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from zhikong.auth.keys import FileKeyStore
+
 app = typer.Typer(
     name="zhikong",
     help="智控 zhikong — 一图一码一指数 platform for precise, data-driven epidemic control.",
@@ -37,8 +42,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 regions_app = typer.Typer(help="Region registry: bundled region packs.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Key directory: secrets kept outside repo and database.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(regions_app, name="regions")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 errors = Console(stderr=True)
@@ -64,11 +73,16 @@ class State:
     database_url: str | None = None
     var_dir: Path | None = None
     log_level: str | None = None
+    key_dir: Path | None = None
 
     def settings(self, **more: object) -> Settings:
         """Settings from the environment with the CLI flags on top."""
         return load_settings(
-            database_url=self.database_url, var_dir=self.var_dir, log_level=self.log_level, **more
+            database_url=self.database_url,
+            var_dir=self.var_dir,
+            log_level=self.log_level,
+            key_dir=self.key_dir,
+            **more,
         )
 
 
@@ -92,6 +106,9 @@ def root(
         LogLevel | None,
         typer.Option("--log-level", help="Log level (ZHIKONG_LOG_LEVEL)."),
     ] = None,
+    key_dir: Annotated[
+        Path | None, typer.Option("--key-dir", help="Key directory (ZHIKONG_KEY_DIR).")
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -102,6 +119,7 @@ def root(
         database_url=database_url,
         var_dir=var_dir,
         log_level=log_level.value if log_level else None,
+        key_dir=key_dir,
     )
 
 
@@ -112,10 +130,35 @@ def _state(ctx: typer.Context) -> State:
     return state
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from zhikong.store.engine import make_engine
 
     return make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+
+
+def settings_from_context(ctx: typer.Context) -> Settings:
+    """Settings in force for a command: environment plus the global CLI flags."""
+    return _state(ctx).settings()
+
+
+def engine_from_context(ctx: typer.Context, *, migrated: bool = True) -> Engine:
+    """The database engine for a command; with `migrated`, refuse an out-of-date schema."""
+    from zhikong.store import migrate
+
+    engine = _engine(settings_from_context(ctx))
+    if migrated and not migrate.is_up_to_date(engine):
+        raise CliError("the database schema is not current; run: zhikong db upgrade")
+    return engine
+
+
+def keystore_from_context(ctx: typer.Context) -> FileKeyStore:
+    """The key directory for a command (CliError when missing or unsafe)."""
+    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
+
+    try:
+        return FileKeyStore.load(settings_from_context(ctx).resolved_key_dir)
+    except KeyDirectoryError as exc:
+        raise CliError(str(exc)) from exc
 
 
 @db_app.command("upgrade")
@@ -147,6 +190,57 @@ def db_current(ctx: typer.Context) -> None:
     engine = _engine(_state(ctx).settings())
     console.print(f"database: {migrate.current_revision(engine) or 'empty'}")
     console.print(f"code head: {migrate.head_revision()}")
+
+
+@keys_app.command("init")
+def keys_init(ctx: typer.Context) -> None:
+    """Create the key directory with a first version of every key (mode 700/600)."""
+    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
+    from zhikong.clock import SystemClock
+
+    path = settings_from_context(ctx).resolved_key_dir
+    try:
+        store = FileKeyStore.init(path, SystemClock().now())
+    except KeyDirectoryError as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"key directory created: {store.path} (keep it out of backups of the database)")
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """List the keys, their versions and which version is current (never the secrets)."""
+    from zhikong.auth.keys import PURPOSES
+
+    store = keystore_from_context(ctx)
+    table = Table(title=f"keys in {store.path}")
+    for column in ("purpose", "version", "current", "created"):
+        table.add_column(column)
+    for purpose in PURPOSES:
+        current = store.current_version(purpose)
+        for item in store.versions(purpose):
+            table.add_row(
+                purpose, str(item.version), "✓" if item.version == current else "", item.created_at
+            )
+    console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    ctx: typer.Context,
+    purpose: Annotated[
+        str, typer.Argument(help="pii-hmac, pii-aead, token-signing or audit-anchor.")
+    ],
+) -> None:
+    """Add a new current version of a key; older versions stay readable."""
+    from zhikong.auth.keys import KeyDirectoryError
+    from zhikong.clock import SystemClock
+
+    store = keystore_from_context(ctx)
+    try:
+        version = store.rotate(purpose, SystemClock().now())
+    except KeyDirectoryError as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{purpose}: version {version} is now current")
 
 
 @regions_app.command("load")
@@ -259,7 +353,7 @@ def _serve(settings: Settings) -> None:
         ("/api/v1/residents/summary?region=330000", "居民统计 · residents"),
         ("/readyz", "就绪检查 · readiness"),
     ):
-        console.print(f"  {label:<24} {base}{path}")
+        console.print(f"  {base}{path}    {label}", soft_wrap=True, highlight=False)
     uvicorn.run(
         application,
         host=settings.host,
@@ -301,7 +395,8 @@ def demo(
             raise CliError(str(exc)) from exc
     console.print(
         f"[bold]zhikong demo[/]: {settings.demo_people:,} 合成居民 · synthetic residents, "
-        f"seed {settings.demo_seed}, database {engine.url.render_as_string()}"
+        f"seed {settings.demo_seed}, database {engine.url.render_as_string()}",
+        soft_wrap=True,
     )
     with RichProgress() as progress:
         report = build_demo(

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
         default=DEFAULT_VAR_DIR,
         description="Folder for the embedded database and other local state.",
     )
+    key_dir: Path | None = Field(
+        default=None,
+        description="Key directory (secrets, never in repo or database); default <var_dir>/keys.",
+    )
     database_url: str | None = Field(
         default=None,
         description=(
@@ -49,6 +53,11 @@ class Settings(BaseSettings):
     def _non_empty(cls, value: str | None) -> str | None:
         """Treat an empty URL as unset."""
         return value or None
+
+    @property
+    def resolved_key_dir(self) -> Path:
+        """The key directory in force."""
+        return self.key_dir if self.key_dir is not None else self.var_dir / "keys"
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,1 @@
+"""Identity and protection: keys, personal-data encryption, users, roles, jurisdictions, tokens."""
