@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.store import migrate
 from zhikong.store.engine import make_engine
@@ -35,6 +36,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"FAILED: {skipped} test(s) were skipped; every test must run", red=True
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def keys(tmp_path: Path, clock: FixedClock) -> FileKeyStore:
+    """A fresh key directory."""
+    return FileKeyStore.init(tmp_path / "keys", clock.now())
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_db_upgrade_regions_load_and_list(sqlite_env: dict[str, str]) -> None:
     assert run("regions", "load", "zhejiang", env_extra=sqlite_env).returncode == 2
 
     upgraded = run("db", "upgrade", env_extra=sqlite_env)
-    assert upgraded.returncode == 0 and "empty → 0001" in upgraded.stdout
+    assert upgraded.returncode == 0 and "empty → " in upgraded.stdout
     loaded = run("regions", "load", "zhejiang", env_extra=sqlite_env)
     assert loaded.returncode == 0 and "102 new" in loaded.stdout
     again = run("regions", "load", "zhejiang", env_extra=sqlite_env)

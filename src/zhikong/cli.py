@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,12 +27,14 @@ from rich.table import Table
 from typer._click.exceptions import ClickException
 
 from zhikong import __version__
+from zhikong.audit.cli import audit_app
 from zhikong.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from zhikong.auth.keys import FileKeyStore
+    from zhikong.demo.service import DemoAccount
 
 app = typer.Typer(
     name="zhikong",
@@ -48,6 +52,7 @@ keys_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(regions_app, name="regions")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True)
@@ -398,21 +403,96 @@ def demo(
         f"seed {settings.demo_seed}, database {engine.url.render_as_string()}",
         soft_wrap=True,
     )
+    keys = _demo_keys(settings)
     with RichProgress() as progress:
         report = build_demo(
             engine,
             people=settings.demo_people,
             seed=settings.demo_seed,
             clock=SystemClock(),
+            keys=keys,
             timezone=settings.timezone,
             progress=progress,
         )
     console.print(
         f"demo ready: {report.regions} regions ({report.counties} counties), "
-        f"{report.residents:,} synthetic residents on {report.backend}"
+        f"{report.residents:,} synthetic residents ({report.identities} with made-up identities) "
+        f"on {report.backend}",
+        soft_wrap=True,
     )
+    _print_demo_accounts(settings, report.accounts)
     if serve_after:
         _serve(settings)
+
+
+def _demo_keys(settings: Settings) -> FileKeyStore:
+    """The key directory, created on first use for the demo."""
+    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
+    from zhikong.clock import SystemClock
+
+    path = settings.resolved_key_dir
+    try:
+        return FileKeyStore.load(path)
+    except KeyDirectoryError:
+        if path.exists() and any(path.iterdir()):
+            raise CliError(f"key directory {path} is unusable; fix or move it") from None
+        console.print(f"key directory created: {path}")
+        return FileKeyStore.init(path, SystemClock().now())
+
+
+def _print_demo_accounts(settings: Settings, accounts: Sequence[DemoAccount]) -> None:
+    """Show the demo sign-ins and keep them in <var_dir>/demo-accounts.txt (mode 600)."""
+    path = settings.var_dir / "demo-accounts.txt"
+    lines = ["# zhikong demo accounts (synthetic installation) — username, role, region, password"]
+    table = Table(title="演示账号 · demo accounts (POST /api/v1/auth/token)")
+    for column in ("username", "role", "region", "password"):
+        table.add_column(column)
+    for account in accounts:
+        region = account.region_code or "(all)"
+        table.add_row(account.username, account.role, region, account.password)
+        lines.append(f"{account.username}\t{account.role}\t{region}\t{account.password}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+    console.print(table)
+    console.print(f"saved to {path}", soft_wrap=True)
+
+
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="Login name of the new administrator.")],
+    region: Annotated[
+        str | None, typer.Option("--region", help="Limit the admin to a region (code).")
+    ] = None,
+) -> None:
+    """Create an administrator; the password is read from ZHIKONG_ADMIN_PASSWORD or a prompt."""
+    from zhikong.auth.service import InvalidRequestError, bootstrap_admin
+    from zhikong.clock import SystemClock
+    from zhikong.store.engine import make_sessionmaker, transaction
+
+    password = os.environ.get("ZHIKONG_ADMIN_PASSWORD") or ""
+    if not password:
+        if not sys.stdin.isatty():
+            raise CliError("set ZHIKONG_ADMIN_PASSWORD (no terminal to prompt on)")
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise CliError("the password must have at least 12 characters")
+    engine = engine_from_context(ctx)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            user = bootstrap_admin(
+                session, SystemClock(), username=username, password=password, region_code=region
+            )
+    except InvalidRequestError as exc:
+        raise CliError(f"{exc.field}: {exc}") from exc
+    console.print(f"administrator {username} created (id {user.id})")
 
 
 class RichProgress:

@@ -47,6 +47,23 @@ class Settings(BaseSettings):
     )
     demo_seed: int = Field(default=2020, description="Random seed of the demo population.")
     sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging).")
+    access_token_minutes: int = Field(
+        default=15, ge=1, le=1440, description="Lifetime of an access token."
+    )
+    refresh_token_days: int = Field(
+        default=14, ge=1, le=365, description="Lifetime of a refresh token (rotated on use)."
+    )
+    otp_minutes: int = Field(default=5, ge=1, le=60, description="Lifetime of an SMS sign-in code.")
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins before an account is locked."
+    )
+    lockout_minutes: int = Field(
+        default=15, ge=1, le=10080, description="How long a locked account stays locked."
+    )
+    sms_sender: str = Field(
+        default="zhikong.auth.sms:LogSmsSender",
+        description="module:callable that returns the SMS sender (default writes to the log).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -9,21 +9,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from zhikong.api.app import create_app
+from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.config import Settings
 from zhikong.demo.service import build_demo
 
 
 @pytest.fixture
-def demo_engine(empty_engine: Engine, clock: FixedClock) -> Engine:
+def demo_engine(empty_engine: Engine, clock: FixedClock, keys: FileKeyStore) -> Engine:
     """A demo database with 2,000 synthetic residents."""
-    build_demo(empty_engine, people=2_000, seed=5, clock=clock)
+    build_demo(empty_engine, people=2_000, seed=5, clock=clock, keys=keys)
     return empty_engine
 
 
 @pytest.fixture
-def client(demo_engine: Engine, clock: FixedClock) -> Iterator[TestClient]:
+def client(demo_engine: Engine, clock: FixedClock, keys: FileKeyStore) -> Iterator[TestClient]:
     """A client of the app over the demo database."""
-    app = create_app(Settings(), engine=demo_engine, clock=clock)
+    app = create_app(Settings(), engine=demo_engine, clock=clock, keys=keys)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -11,7 +11,7 @@ from zhikong.config import Settings
 
 
 def test_readyz_is_503_until_migrated(empty_engine: Engine, clock: FixedClock) -> None:
-    app = create_app(Settings(), engine=empty_engine, clock=clock)
+    app = create_app(Settings(), engine=empty_engine, clock=clock, keys=None)
     with TestClient(app) as client:
         response = client.get("/readyz")
         assert response.status_code == 503

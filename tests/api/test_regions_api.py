@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from zhikong.store import migrate
+
 PROBLEM = "application/problem+json"
 
 
@@ -110,7 +112,7 @@ def test_probes_and_about(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     assert ready["checks"] == {"database": "ok", "schema": "current"}
     about = client.get("/api/v1/about").json()
-    assert about["schema_revision"] == "0001"
+    assert about["schema_revision"] == migrate.head_revision()
     assert about["demo"]["synthetic"] is True
     assert "zhejiang" in about["region_packs"]
 

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select
 
+from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.demo.population import apportion
 from zhikong.demo.service import NotADemoDatabaseError, build_demo, ensure_demo_or_empty
@@ -20,9 +21,9 @@ from zhikong.store.meta import get_meta
 
 
 def test_demo_builds_regions_and_a_proportional_population(
-    empty_engine: Engine, clock: FixedClock
+    empty_engine: Engine, clock: FixedClock, keys: FileKeyStore
 ) -> None:
-    report = build_demo(empty_engine, people=3_000, seed=11, clock=clock)
+    report = build_demo(empty_engine, people=3_000, seed=11, clock=clock, keys=keys)
     assert (report.regions, report.counties, report.residents) == (102, 90, 3_000)
     assert migrate.is_up_to_date(empty_engine)
     with make_sessionmaker(empty_engine)() as session:
@@ -42,7 +43,9 @@ def test_demo_builds_regions_and_a_proportional_population(
         assert sum(g.count for g in summary.age_groups) == 3_000
 
 
-def test_demo_rebuild_is_fresh_and_deterministic(empty_engine: Engine, clock: FixedClock) -> None:
+def test_demo_rebuild_is_fresh_and_deterministic(
+    empty_engine: Engine, clock: FixedClock, keys: FileKeyStore
+) -> None:
     def people() -> list[tuple[str, str, date]]:
         with make_sessionmaker(empty_engine)() as session:
             rows = session.execute(
@@ -52,14 +55,16 @@ def test_demo_rebuild_is_fresh_and_deterministic(empty_engine: Engine, clock: Fi
             )
             return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    build_demo(empty_engine, people=500, seed=3, clock=clock)
+    build_demo(empty_engine, people=500, seed=3, clock=clock, keys=keys)
     first = people()
-    build_demo(empty_engine, people=500, seed=3, clock=clock)
+    build_demo(empty_engine, people=500, seed=3, clock=clock, keys=keys)
     assert people() == first
 
 
-def test_demo_refuses_to_wipe_real_data(engine: Engine, clock: FixedClock) -> None:
-    build_demo(engine, people=10, seed=1, clock=clock)
+def test_demo_refuses_to_wipe_real_data(
+    engine: Engine, clock: FixedClock, keys: FileKeyStore
+) -> None:
+    build_demo(engine, people=10, seed=1, clock=clock, keys=keys)
     ensure_demo_or_empty(engine)  # a demo database may be rebuilt
     with make_sessionmaker(engine)() as session, session.begin():
         from zhikong.store.meta import PlatformMeta

@@ -10,6 +10,10 @@ from zhikong.api import health
 from zhikong.api.deps import Platform
 from zhikong.api.problems import crash_response, install_problem_handlers
 from zhikong.api.requests import configure_logging, install_request_ids
+from zhikong.audit import views as audit_views
+from zhikong.auth import views as auth_views
+from zhikong.auth.keys import FileKeyStore, KeyDirectoryError, KeyStore
+from zhikong.auth.sms import SmsSender, load_sms_sender
 from zhikong.clock import Clock, SystemClock
 from zhikong.config import Settings, load_settings
 from zhikong.map import views as region_views
@@ -31,6 +35,8 @@ def create_app(
     *,
     engine: Engine | None = None,
     clock: Clock | None = None,
+    keys: KeyStore | None = None,
+    sms: SmsSender | None = None,
 ) -> FastAPI:
     """Build the application over a database and a clock."""
     settings = settings or load_settings()
@@ -49,11 +55,23 @@ def create_app(
         engine=engine,
         sessions=make_sessionmaker(engine),
         clock=clock or SystemClock(),
+        keys=keys if keys is not None else _load_keys(settings),
+        sms=sms or load_sms_sender(settings.sms_sender),
     )
     install_problem_handlers(app)
     install_request_ids(app, crash_response)
     app.include_router(health.router)
+    app.include_router(auth_views.router)
+    app.include_router(audit_views.router)
     app.include_router(region_views.router)
     app.include_router(resident_views.router)
     web_views.mount(app)
     return app
+
+
+def _load_keys(settings: Settings) -> KeyStore | None:
+    """The key directory when one exists (routes that need keys answer 503 without it)."""
+    try:
+        return FileKeyStore.load(settings.resolved_key_dir)
+    except KeyDirectoryError:
+        return None

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from zhikong.auth.keys import KeyStore
+from zhikong.auth.sms import SmsSender
 from zhikong.clock import Clock
 from zhikong.config import Settings
 
 
 @dataclass(frozen=True)
 class Platform:
-    """What a running app holds: settings, the database and the clock."""
+    """What a running app holds: settings, database, clock, key store and SMS sender."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
+    keys: KeyStore | None
+    sms: SmsSender
 
 
 def platform(request: Request) -> Platform:
@@ -33,6 +38,18 @@ def db_session(request: Request) -> Iterator[Session]:
     """A session for one request; committed by the routes that write, closed at the end."""
     with platform(request).sessions() as session:
         yield session
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit everything the request did when the block succeeds; roll it all back otherwise."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        session.commit()
 
 
 def clock(request: Request) -> Clock:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import random
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from zhikong.auth.keys import KeyStore
+from zhikong.auth.policy import Principal
+from zhikong.auth.service import bootstrap_admin, create_user
 from zhikong.clock import Clock, local_date
+from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
 from zhikong.map.models import Region
 from zhikong.map.packs import DEFAULT_PACK, read_pack
 from zhikong.map.service import install_pack
-from zhikong.residents.service import ResidentRow, bulk_insert_residents, count_residents
+from zhikong.residents.models import Resident
+from zhikong.residents.service import (
+    ResidentRow,
+    attach_identity,
+    bulk_insert_residents,
+    count_residents,
+)
 from zhikong.store import migrate
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.store.meta import get_meta, set_meta
@@ -51,6 +64,28 @@ class NotADemoDatabaseError(RuntimeError):
     """The target database holds data that the demo did not create."""
 
 
+# Demo staff accounts: (username, display name, role, region). Two neighbouring county
+# officers show jurisdictions at work: each sees only its own county.
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("admin", "系统管理员 · Administrator", "admin", None),
+    ("zj.commander", "浙江省指挥部 · Zhejiang command centre", "commander", "330000"),
+    ("hz.commander", "杭州市指挥部 · Hangzhou command centre", "commander", "330100"),
+    ("shangcheng.officer", "上城区疾控 · Shangcheng health officer", "health-officer", "330102"),
+    ("xihu.officer", "西湖区疾控 · Xihu health officer", "health-officer", "330106"),
+)
+DEMO_IDENTITIES = 200
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo staff account and its generated password."""
+
+    username: str
+    role: str
+    region_code: str | None
+    password: str
+
+
 @dataclass(frozen=True)
 class DemoReport:
     """What `zhikong demo` built."""
@@ -58,8 +93,10 @@ class DemoReport:
     regions: int
     counties: int
     residents: int
+    identities: int
     seed: int
     backend: str
+    accounts: tuple[DemoAccount, ...]
 
 
 def ensure_demo_or_empty(engine: Engine) -> None:
@@ -84,6 +121,7 @@ def build_demo(
     people: int,
     seed: int,
     clock: Clock,
+    keys: KeyStore,
     timezone: str = "Asia/Shanghai",
     progress: Progress | None = None,
     fresh: Callable[[Engine], None] = migrate.drop_everything,
@@ -126,6 +164,12 @@ def build_demo(
         inserted = bulk_insert_residents(connection, rows, progress.advance)
     progress.finish()
 
+    progress.start("演示账号与身份 · demo accounts and identities", DEMO_IDENTITIES)
+    with transaction(factory) as session:
+        accounts = _create_accounts(session, clock)
+        identities = _attach_identities(session, keys, clock, seed, progress)
+    progress.finish()
+
     with transaction(factory) as session:
         set_meta(
             session,
@@ -136,6 +180,8 @@ def build_demo(
                 "seed": seed,
                 "pack": pack.name,
                 "reference_day": reference_day.isoformat(),
+                "identities": identities,
+                "accounts": [a.username for a in accounts],
                 "built_at": now.isoformat(),
             },
             now,
@@ -144,6 +190,63 @@ def build_demo(
         regions=len(pack.regions),
         counties=len(counties),
         residents=inserted,
+        identities=identities,
         seed=seed,
         backend=engine.url.get_backend_name(),
+        accounts=accounts,
     )
+
+
+def _create_accounts(session: Session, clock: Clock) -> tuple[DemoAccount, ...]:
+    """The demo staff accounts, each with a fresh random password."""
+    created = []
+    admin: Principal | None = None
+    for username, display, role, region in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        if admin is None:
+            user = bootstrap_admin(
+                session, clock, username=username, password=password, region_code=region
+            )
+            user.display_name = display
+            admin = Principal("user", user.id, "admin", None, None)
+        else:
+            create_user(
+                session,
+                clock,
+                admin,
+                username=username,
+                display_name=display,
+                password=password,
+                role=role,
+                region_code=region,
+            )
+        created.append(DemoAccount(username, role, region, password))
+    return tuple(created)
+
+
+def _attach_identities(
+    session: Session, keys: KeyStore, clock: Clock, seed: int, progress: Progress
+) -> int:
+    """Give some synthetic residents of the two demo counties made-up identities."""
+    rng = random.Random(seed)
+    residents = session.scalars(
+        select(Resident)
+        .where(Resident.county_code.in_(["330102", "330106"]))
+        .order_by(Resident.id)
+        .limit(DEMO_IDENTITIES)
+    ).all()
+    for resident in residents:
+        identity = synthetic_identity(rng, resident.county_code, resident.sex, resident.birth_date)
+        attach_identity(
+            session,
+            keys,
+            clock,
+            "system:demo",
+            resident,
+            id_type="cn-resident",
+            id_number=identity.id_number,
+            name=identity.name,
+            phone=identity.phone,
+        )
+        progress.advance(1)
+    return len(residents)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -9,9 +10,26 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import Session
 
+from zhikong.api.requests import current_request_id
+from zhikong.audit.service import record
+from zhikong.auth.keys import PII_HMAC, KeyStore
+from zhikong.auth.pii import id_lookup, mask_name, mask_phone, seal, unseal
+from zhikong.clock import Clock
 from zhikong.map.models import Region
 from zhikong.map.service import get_region
-from zhikong.residents.models import AgeGroupCount, PopulationSummary, Resident
+from zhikong.residents.identity import (
+    InvalidIdentityError,
+    resident_id_birth_date,
+    validate_identity,
+)
+from zhikong.residents.models import (
+    AgeGroupCount,
+    PopulationSummary,
+    Resident,
+    ResidentCreate,
+    ResidentPersonalData,
+    ResidentRead,
+)
 
 SYNTHETIC_NOTICE = "合成数据（演示用，非真实居民） · Synthetic data (demo only, not real residents)"
 
@@ -106,3 +124,127 @@ def _sqlite_time(instant: datetime) -> str:
 def count_residents(session: Session) -> int:
     """How many residents the database holds."""
     return int(session.scalar(select(func.count(Resident.id))) or 0)
+
+
+# -- registered residents (personal data) ------------------------------------------------------
+
+
+class DuplicateResidentError(ValueError):
+    """A resident with the same identity document is already registered."""
+
+
+def register_resident(
+    session: Session,
+    keys: KeyStore,
+    clock: Clock,
+    actor: str,
+    data: ResidentCreate,
+    today: date,
+) -> Resident:
+    """Store a resident with identity as a keyed hash and name/phone sealed; audited."""
+    number = validate_identity(data.id_type, data.id_number, today)
+    if data.id_type == "cn-resident" and resident_id_birth_date(number) != data.birth_date:
+        raise InvalidIdentityError("birth_date does not match the resident ID")
+    resident = Resident(
+        county_code=data.county_code,
+        sex=data.sex,
+        birth_date=data.birth_date,
+        synthetic=False,
+        created_at=clock.now(),
+    )
+    session.add(resident)
+    attach_identity(
+        session,
+        keys,
+        clock,
+        actor,
+        resident,
+        id_type=data.id_type,
+        id_number=number,
+        name=data.name,
+        phone=data.phone,
+    )
+    return resident
+
+
+def attach_identity(
+    session: Session,
+    keys: KeyStore,
+    clock: Clock,
+    actor: str,
+    resident: Resident,
+    *,
+    id_type: str,
+    id_number: str,
+    name: str,
+    phone: str,
+) -> None:
+    """Give a resident its identity: keyed ID hash, masked and sealed name, sealed phone."""
+    lookup = id_lookup(keys, id_type, id_number)
+    if session.scalar(select(Resident.id).where(Resident.id_lookup == lookup)) is not None:
+        raise DuplicateResidentError("a resident with this identity document is registered")
+    resident.id_type = id_type
+    resident.id_lookup = lookup
+    resident.id_lookup_version = keys.current_version(PII_HMAC)
+    resident.name_masked = mask_name(name)
+    resident.name_sealed = seal(keys, name, "resident.name")
+    resident.phone_sealed = seal(keys, phone, "resident.phone")
+    resident.registered_by = actor
+    session.flush()
+    record(
+        session,
+        clock,
+        actor=actor,
+        action="resident.identity.attach",
+        subject=f"resident:{resident.id}",
+        after={"county": resident.county_code, "id_type": id_type},
+        request_id=current_request_id(),
+    )
+
+
+def find_by_identity(
+    session: Session, keys: KeyStore, id_type: str, number: str
+) -> Resident | None:
+    """The resident registered with an identity document, if any."""
+    lookup = id_lookup(keys, id_type, re.sub(r"\s+", "", number).upper())
+    return session.scalar(select(Resident).where(Resident.id_lookup == lookup))
+
+
+def masked_view(keys: KeyStore, resident: Resident) -> ResidentRead:
+    """A resident with personal data masked."""
+    phone = None
+    if resident.phone_sealed:
+        phone = mask_phone(unseal(keys, resident.phone_sealed, "resident.phone"))
+    return ResidentRead(
+        id=resident.id,
+        county_code=resident.county_code,
+        sex=resident.sex,
+        birth_date=resident.birth_date,
+        name=resident.name_masked,
+        phone=phone,
+        id_type=resident.id_type,
+        synthetic=resident.synthetic,
+    )
+
+
+def reveal(
+    session: Session, keys: KeyStore, clock: Clock, actor: str, resident: Resident
+) -> ResidentPersonalData:
+    """A resident's personal data in clear; the read itself is audited."""
+    record(
+        session,
+        clock,
+        actor=actor,
+        action="resident.pii.read",
+        subject=f"resident:{resident.id}",
+        after={"fields": ["name", "phone"]},
+        request_id=current_request_id(),
+    )
+    return ResidentPersonalData(
+        id=resident.id,
+        name=unseal(keys, resident.name_sealed, "resident.name") if resident.name_sealed else None,
+        phone=(
+            unseal(keys, resident.phone_sealed, "resident.phone") if resident.phone_sealed else None
+        ),
+        id_type=resident.id_type,
+    )

@@ -1,0 +1,96 @@
+"""Audit endpoints for administrators: verify the chain, read a subject's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhikong.api.deps import Platform, db_session, platform
+from zhikong.audit import service
+from zhikong.audit.models import AuditEntry
+from zhikong.auth.keys import AUDIT_ANCHOR
+from zhikong.auth.policy import Principal, allow
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/problem+json": {}}} for code in (401, 403, 422)
+}
+
+
+class Verification(BaseModel):
+    """The result of recomputing the audit chain."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+    last_seq: int
+    last_hash: str
+    anchors_checked: int
+
+
+class EntryRead(BaseModel):
+    """One audit entry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: Any
+    after: Any
+    rule_id: str | None
+    rule_version: str | None
+    inputs: list[str]
+    request_id: str | None
+    prev_hash: str
+    hash: str
+
+
+@router.get("/verify", response_model=Verification, responses=PROBLEMS)
+def verify(
+    principal: Annotated[Principal, Depends(allow("audit.read"))],
+    held: Annotated[Platform, Depends(platform)],
+    session: Annotated[Session, Depends(db_session)],
+) -> Verification:
+    """Recompute the whole hash chain and check it against its head and anchors."""
+    keys = held.keys.public_keys(AUDIT_ANCHOR) if held.keys is not None else None
+    result = service.verify(session, public_keys=keys)
+    return Verification(
+        ok=result.ok,
+        checked=result.checked,
+        first_broken_seq=result.first_broken_seq,
+        reason=result.reason,
+        last_seq=result.last_seq,
+        last_hash=result.last_hash,
+        anchors_checked=result.anchors_checked,
+    )
+
+
+@router.get("/entries", response_model=list[EntryRead], responses=PROBLEMS)
+def entries(
+    principal: Annotated[Principal, Depends(allow("audit.read"))],
+    session: Annotated[Session, Depends(db_session)],
+    subject: Annotated[
+        str | None,
+        Query(
+            description="Pseudonymous subject, e.g. resident:12 or user:3 (default: the latest)",
+            pattern=r"^[a-z][a-z0-9_-]*:[A-Za-z0-9._-]{1,100}$",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EntryRead]:
+    """A subject's history, oldest first; without a subject, the latest entries."""
+    if subject is not None:
+        rows = service.show(session, subject, limit=limit)
+    else:
+        newest = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+        rows = list(reversed(session.scalars(newest).all()))
+    return [EntryRead.model_validate(row) for row in rows]

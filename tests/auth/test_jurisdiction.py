@@ -1,0 +1,257 @@
+"""The role × jurisdiction matrix: every protected endpoint refuses a neighbouring region.
+
+The completeness test fails when an /api/v1 route is neither public nor listed here, so a
+new endpoint cannot ship without its jurisdiction case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from zhikong.api.app import create_app
+from zhikong.auth.models import UserAccount
+from zhikong.config import Settings
+
+from .conftest import Installation
+
+PUBLIC = {
+    ("GET", "/api/v1/about"),
+    ("GET", "/api/v1/regions"),
+    ("GET", "/api/v1/regions/{code}"),
+    ("GET", "/api/v1/regions/{code}/children"),
+    ("GET", "/api/v1/regions/{code}/geometry"),
+    ("GET", "/api/v1/regions/{code}/features"),
+    ("GET", "/api/v1/residents/summary"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/otp"),
+    ("POST", "/api/v1/auth/otp/verify"),
+}
+# Routes whose check is "any signed-in account" (no region involved).
+SELF_ONLY = {("GET", "/api/v1/auth/me")}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A protected endpoint, the neighbour who calls it, and what the neighbour must get."""
+
+    method: str
+    route: str
+    neighbour: str
+    expected: int
+    body: dict[str, Any] | None = None
+
+
+SHANGCHENG_RESIDENT = {
+    "id_type": "cn-resident",
+    "id_number": "330102199003070027",
+    "name": "测试甲",
+    "phone": "13600001234",
+    "county_code": "330102",
+    "sex": "F",
+    "birth_date": "1990-03-07",
+}
+CASES = [
+    Case("GET", "/api/v1/residents/{resident}", "xihu.officer", 404),
+    Case("GET", "/api/v1/residents/{resident}/personal-data", "xihu.officer", 404),
+    Case("POST", "/api/v1/residents", "xihu.officer", 403, SHANGCHENG_RESIDENT),
+    Case(
+        "POST",
+        "/api/v1/residents/lookup",
+        "xihu.officer",
+        200,
+        {"id_type": "cn-resident", "id_number": "{resident_id_number}"},
+    ),
+    Case("GET", "/api/v1/users", "nb.commander", 200),
+    Case(
+        "POST",
+        "/api/v1/users",
+        "nb.commander",
+        403,
+        {
+            "username": "sc.venue",
+            "display_name": "venue",
+            "password": "p" * 12,
+            "role": "venue",
+            "region_code": "330102",
+        },
+    ),
+    Case("GET", "/api/v1/users/{user}", "nb.commander", 404),
+    Case("POST", "/api/v1/users/{user}/deactivate", "nb.commander", 404),
+    Case("POST", "/api/v1/users/{user}/unlock", "nb.commander", 404),
+    Case("GET", "/api/v1/api-keys", "nb.commander", 200),
+    Case(
+        "POST",
+        "/api/v1/api-keys",
+        "nb.commander",
+        403,
+        {"name": "gate 1", "role": "checkpoint", "region_code": "330102"},
+    ),
+    Case("POST", "/api/v1/api-keys/{key}/rotate", "nb.commander", 404),
+    Case("POST", "/api/v1/api-keys/{key}/revoke", "nb.commander", 404),
+]
+AUDIT_CASES = [
+    Case("GET", "/api/v1/audit/verify", "zj.commander", 403),
+    Case("GET", "/api/v1/audit/entries", "zj.commander", 403),
+]
+
+
+def _protected_routes() -> set[tuple[str, str]]:
+    spec = create_app(Settings(database_url="sqlite://")).openapi()
+    routes = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        if path.startswith("/api/v1")
+        for method in operations
+    }
+    return routes - PUBLIC
+
+
+def test_every_protected_route_has_a_case() -> None:
+    listed = {
+        (
+            c.method,
+            c.route.replace("{resident}", "{resident_id}")
+            .replace("{user}", "{user_id}")
+            .replace("{key}", "{key_id}"),
+        )
+        for c in CASES + AUDIT_CASES
+    }
+    assert _protected_routes() - SELF_ONLY == listed
+
+
+def test_every_protected_route_needs_a_token(installation: Installation) -> None:
+    for method, path in sorted(_protected_routes()):
+        concrete = (
+            path.replace("{resident_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1")
+        )
+        response = installation.client.request(method, concrete, json={})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.fixture
+def world(installation: Installation, as_user: Callable[[str], dict[str, str]]) -> dict[str, Any]:
+    """Shangcheng resources, and a commander of Ningbo (a neighbouring city)."""
+    client = installation.client
+    created = client.post(
+        "/api/v1/users",
+        headers=as_user("admin"),
+        json={
+            "username": "nb.commander",
+            "display_name": "宁波市指挥部",
+            "password": "n" * 14,
+            "role": "commander",
+            "region_code": "330200",
+        },
+    )
+    assert created.status_code == 201, created.text
+    nb = client.post("/api/v1/auth/token", data={"username": "nb.commander", "password": "n" * 14})
+    key = client.post(
+        "/api/v1/api-keys",
+        headers=as_user("hz.commander"),
+        json={"name": "上城 gate", "role": "checkpoint", "region_code": "330102"},
+    )
+    assert key.status_code == 201, key.text
+    resident = client.post(
+        "/api/v1/residents", headers=as_user("shangcheng.officer"), json=SHANGCHENG_RESIDENT
+    )
+    assert resident.status_code == 201, resident.text
+    with installation.engine.connect() as connection:
+        officer = connection.scalar(
+            select(UserAccount.id).where(UserAccount.username == "shangcheng.officer")
+        )
+    return {
+        "headers": {"nb.commander": {"Authorization": f"Bearer {nb.json()['access_token']}"}},
+        "resident": resident.json()["id"],
+        "user": officer,
+        "key": key.json()["id"],
+        "resident_id_number": SHANGCHENG_RESIDENT["id_number"],
+    }
+
+
+def _fill(value: Any, world: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        for name in ("resident", "user", "key", "resident_id_number"):
+            value = value.replace("{" + name + "}", str(world[name]))
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.route}")
+def test_neighbour_is_refused(installation: Installation, as_user, world, case: Case) -> None:  # type: ignore[no-untyped-def]
+    headers = world["headers"].get(case.neighbour) or as_user(case.neighbour)
+    path = _fill(case.route, world)
+    body = _fill(case.body, world) if case.body is not None else None
+    response = installation.client.request(case.method, path, headers=headers, json=body)
+    assert response.status_code == case.expected, response.text
+    if case.expected >= 400:
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        # Nothing about the other region leaks into the refusal.
+        assert "330102" not in problem["detail"] and "上城" not in problem["detail"]
+    elif case.route.endswith("/lookup"):
+        assert response.json() == []
+    elif case.route == "/api/v1/users":
+        assert all(
+            u["region_code"] and u["region_code"].startswith("3302") for u in response.json()
+        )
+    elif case.route == "/api/v1/api-keys":
+        assert response.json() == []
+
+
+def test_the_owner_is_admitted(installation: Installation, as_user, world) -> None:  # type: ignore[no-untyped-def]
+    client = installation.client
+    officer = as_user("shangcheng.officer")
+    assert client.get(f"/api/v1/residents/{world['resident']}", headers=officer).status_code == 200
+    assert (
+        client.get(
+            f"/api/v1/residents/{world['resident']}/personal-data", headers=officer
+        ).status_code
+        == 200
+    )
+    commander = as_user("hz.commander")
+    assert client.get(f"/api/v1/users/{world['user']}", headers=commander).status_code == 200
+    assert any(
+        k["id"] == world["key"] for k in client.get("/api/v1/api-keys", headers=commander).json()
+    )
+    # The province's commander sees Hangzhou's keys too (descendant regions).
+    assert any(
+        k["id"] == world["key"]
+        for k in client.get("/api/v1/api-keys", headers=as_user("zj.commander")).json()
+    )
+
+
+@pytest.mark.parametrize("case", AUDIT_CASES, ids=lambda c: f"{c.method} {c.route}")
+def test_audit_is_for_admins(installation: Installation, as_user, case: Case) -> None:  # type: ignore[no-untyped-def]
+    response = installation.client.request(case.method, case.route, headers=as_user(case.neighbour))
+    assert response.status_code == case.expected
+    assert (
+        installation.client.request(case.method, case.route, headers=as_user("admin")).status_code
+        == 200
+    )
+
+
+def test_wrong_role_is_403(installation: Installation, as_user) -> None:  # type: ignore[no-untyped-def]
+    client = installation.client
+    response = client.get("/api/v1/residents/1/personal-data", headers=as_user("hz.commander"))
+    assert response.status_code == 403
+    response = client.post(
+        "/api/v1/users",
+        headers=as_user("hz.commander"),
+        json={
+            "username": "rogue.admin",
+            "display_name": "x",
+            "password": "r" * 12,
+            "role": "admin",
+        },
+    )
+    assert response.status_code == 403
