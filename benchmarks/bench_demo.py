@@ -28,7 +28,7 @@ RESULTS = HERE / "RESULTS.md"
 
 def run_demo(people: int, env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `zhikong demo` process."""
-    command = [sys.executable, "-m", "zhikong.cli", "demo", "--people", str(people), "--force"]
+    command = [sys.executable, "-m", "zhikong", "demo", "--people", str(people), "--force"]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)

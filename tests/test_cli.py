@@ -19,7 +19,7 @@ def run(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIKONG_")}
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "zhikong.cli", *args],
+        [sys.executable, "-m", "zhikong", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -117,7 +117,7 @@ def test_demo_then_serve_a_real_server(tmp_path: Path) -> None:
     assert "1,000 synthetic residents" in built.stdout
     assert (tmp_path / "var" / "zhikong.db").exists()
     server = subprocess.Popen(
-        [sys.executable, "-m", "zhikong.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "zhikong", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

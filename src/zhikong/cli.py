@@ -575,7 +575,3 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

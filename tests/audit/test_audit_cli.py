@@ -25,7 +25,7 @@ def run(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[st
     env.update(env_extra)
     env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-m", "zhikong.cli", *args],
+        [sys.executable, "-m", "zhikong", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -211,3 +211,13 @@ def _forgery(seq: int) -> chain.EntryFields:
         subject="resident:" + "e" * 64,
         after={"colour": "green"},
     )
+
+
+def test_a_deleted_head_row_is_reported_not_raised(kit: KIT) -> None:
+    kit.fill(2)
+    kit.disarm()
+    with kit.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    result = kit.verify()
+    assert not result.ok and result.first_broken_seq is None
+    assert result.reason is not None and "audit_head" in result.reason

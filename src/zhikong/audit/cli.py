@@ -14,6 +14,8 @@ from rich.text import Text
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from zhikong.audit.chain import VerifyResult
+
 audit_app = typer.Typer(
     help="Tamper-evident audit log: verify, show, anchor, check-anchor.",
     no_args_is_help=True,
@@ -51,6 +53,12 @@ def _say(message: str) -> None:
     _cli().console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
+def _broken(result: VerifyResult) -> str:
+    if result.first_broken_seq is None:
+        return f"audit log BROKEN: {result.reason}"
+    return f"audit log BROKEN at entry {result.first_broken_seq}: {result.reason}"
+
+
 @audit_app.command("verify")
 def verify_command(
     ctx: typer.Context,
@@ -72,7 +80,7 @@ def verify_command(
     with _session(ctx) as session:
         result = service.verify(session, public_keys=public_keys, batch_size=batch_size)
     if not result.ok:
-        _say(f"audit log BROKEN at entry {result.first_broken_seq}: {result.reason}")
+        _say(_broken(result))
         raise typer.Exit(1)
     if result.checked == 0:
         _say(f"audit log intact: empty, {result.anchors_checked} stored anchors; {signatures}")
@@ -154,7 +162,7 @@ def anchor_command(
     with factory() as session:
         result = service.verify(session)
     if not result.ok:
-        _say(f"audit log BROKEN at entry {result.first_broken_seq}: {result.reason}")
+        _say(_broken(result))
         _say("no anchor exported: investigate first (see docs/audit.md)")
         raise typer.Exit(1)
     with transaction(factory) as session:

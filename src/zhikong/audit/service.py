@@ -240,6 +240,14 @@ def head(session: Session) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
+def _head_seq(session: Session) -> int:
+    """The head's seq, or -1 when the head row is gone (for messages and checks only)."""
+    try:
+        return head(session)[0]
+    except AuditError:
+        return -1
+
+
 _ENTRY_COLUMNS = (
     AuditEntry.seq,
     AuditEntry.at,
@@ -306,7 +314,10 @@ def verify(
 
     With `public_keys` (AUDIT_ANCHOR versions), the stored anchors' signatures are checked too.
     """
-    head_seq, head_hash = head(session)
+    try:
+        head_seq, head_hash = head(session)
+    except AuditError:
+        return VerifyResult(False, 0, None, "the audit_head row is missing: it was deleted")
     result = chain.verify_entries(
         iter_entries(session, upto=head_seq, batch_size=batch_size), head=(head_seq, head_hash)
     )
@@ -315,7 +326,7 @@ def verify(
     # Rows past the head were not written by record(), which moves the head in the same
     # transaction (the maximum is read before the head, so concurrent appends are no alarm).
     highest = session.execute(select(func.max(AuditEntry.seq))).scalar_one_or_none()
-    current_seq, _ = head(session)
+    current_seq = _head_seq(session)
     if highest is not None and int(highest) > current_seq:
         return VerifyResult(
             False,
@@ -373,7 +384,7 @@ def _stored_anchor_problem(
         select(AuditEntry.hash).where(AuditEntry.seq == anchor.seq)
     ).scalar_one_or_none()
     if stored is None:
-        last, _ = head(session)
+        last = _head_seq(session)
         return f"{label} pins entry {anchor.seq}, but the log ends at {last}: truncated"
     if stored != anchor.hash:
         return (
@@ -542,7 +553,7 @@ def check_anchor(
         select(AuditEntry.hash).where(AuditEntry.seq == seq)
     ).scalar_one_or_none()
     if stored is None:
-        last, _ = head(session)
+        last = _head_seq(session)
         return AnchorCheck(
             False, seq, f"entry {seq} is gone (the log ends at {last}): the log was truncated"
         )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhikong.api.deps import Platform, db_session, platform
+from zhikong.api.problems import Problem
 from zhikong.audit import service
 from zhikong.audit.models import AuditEntry
 from zhikong.auth.keys import AUDIT_ANCHOR
@@ -82,13 +83,21 @@ def entries(
         str | None,
         Query(
             description="Pseudonymous subject, e.g. resident:12 or user:3 (default: the latest)",
-            pattern=r"^[a-z][a-z0-9_-]*:[A-Za-z0-9._-]{1,100}$",
+            max_length=128,
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EntryRead]:
     """A subject's history, oldest first; without a subject, the latest entries."""
     if subject is not None:
+        try:
+            service.check_reference(subject, "subject")
+        except service.InvalidEntryError as exc:
+            raise Problem(
+                422,
+                f"query parameter 'subject': {exc}",
+                errors=[{"in": "query", "name": "subject", "message": str(exc)}],
+            ) from exc
         rows = service.show(session, subject, limit=limit)
     else:
         newest = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)

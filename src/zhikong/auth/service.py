@@ -150,7 +150,7 @@ def create_user(
         creator.actor,
         "user.create",
         f"user:{user.id}",
-        after={"role": role, "region": region_code, "username": username},
+        after={"role": role, "region": region_code},
     )
     return user
 
@@ -182,7 +182,7 @@ def bootstrap_admin(
         "cli:operator",
         "user.create",
         f"user:{user.id}",
-        after={"role": "admin", "region": region_code, "username": username},
+        after={"role": "admin", "region": region_code},
     )
     return user
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from zhikong.audit.service import export_anchor
 from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal
 from zhikong.auth.service import bootstrap_admin, create_user
@@ -168,6 +169,9 @@ def build_demo(
     with transaction(factory) as session:
         accounts = _create_accounts(session, clock)
         identities = _attach_identities(session, keys, clock, seed, progress)
+    with transaction(factory) as session:
+        # A signed anchor of the audit log's head, as an operator would export daily.
+        export_anchor(session, keys, clock)
     progress.finish()
 
     with transaction(factory) as session:

@@ -1,0 +1,5 @@
+"""`python -m zhikong`: the same as the `zhikong` command."""
+
+from zhikong.cli import main
+
+main()
