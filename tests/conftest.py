@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from zhikong.api.app import create_app
 from zhikong.auth.keys import FileKeyStore
+from zhikong.auth.sms import LogSmsSender
 from zhikong.clock import FixedClock
+from zhikong.code.notify import LogNotifier
+from zhikong.config import Settings
+from zhikong.demo.service import DemoReport, build_demo
 from zhikong.store import migrate
 from zhikong.store.engine import make_engine
 
@@ -112,3 +119,56 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@dataclass
+class Installation:
+    """Everything a test needs to act on a running demo platform."""
+
+    client: TestClient
+    engine: Engine
+    clock: FixedClock
+    keys: FileKeyStore
+    sms: LogSmsSender
+    report: DemoReport
+    notifier: LogNotifier
+
+    def password(self, username: str) -> str:
+        """The generated password of a demo account."""
+        return next(a.password for a in self.report.accounts if a.username == username)
+
+    def sign_in(self, username: str) -> dict[str, str]:
+        """Authorization headers for a demo account."""
+        response = self.client.post(
+            "/api/v1/auth/token", data={"username": username, "password": self.password(username)}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def installation(
+    empty_engine: Engine, clock: FixedClock, keys: FileKeyStore
+) -> Iterator[Installation]:
+    """A demo platform (1,000 residents, demo accounts) behind a test client."""
+    report = build_demo(empty_engine, people=1_000, seed=4, clock=clock, keys=keys)
+    sms = LogSmsSender()
+    notifier = LogNotifier()
+    app = create_app(
+        Settings(), engine=empty_engine, clock=clock, keys=keys, sms=sms, notifier=notifier
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Installation(client, empty_engine, clock, keys, sms, report, notifier)
+
+
+@pytest.fixture
+def as_user(installation: Installation) -> Callable[[str], dict[str, str]]:
+    """Sign in as a demo account (cached per test)."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = installation.sign_in(username)
+        return cache[username]
+
+    return headers

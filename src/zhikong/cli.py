@@ -28,7 +28,11 @@ from typer._click.exceptions import ClickException
 
 from zhikong import __version__
 from zhikong.audit.cli import audit_app
+from zhikong.code.cli import code_app
 from zhikong.config import Settings, load_settings
+from zhikong.credential.cli import trust_app, verify_command
+from zhikong.index.cli import index_app
+from zhikong.rules.cli import rules_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -53,6 +57,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(regions_app, name="regions")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(code_app, name="code")
+app.add_typer(rules_app, name="rules")
+app.add_typer(index_app, name="index")
+app.add_typer(trust_app, name="trust")
+app.command("verify")(verify_command)
 
 console = Console()
 errors = Console(stderr=True)

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(
         default=15, ge=1, le=10080, description="How long a locked account stays locked."
     )
+    code_profile: str = Field(
+        default="code-colour.zhejiang-2020",
+        description="Colour profile of the health code (code-colour.zhejiang-2020, "
+        "code-colour.cn-2022, code-colour.minimal).",
+    )
+    notifier: str = Field(
+        default="log", description="Where colour changes are notified: log, or a webhook URL."
+    )
+    notifier_secret: str = Field(
+        default="", description="HMAC secret that signs webhook notifications."
+    )
     sms_sender: str = Field(
         default="zhikong.auth.sms:LogSmsSender",
         description="module:callable that returns the SMS sender (default writes to the log).",

@@ -34,7 +34,11 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp/verify"),
 }
 # Routes whose check is "any signed-in account" (no region involved).
-SELF_ONLY = {("GET", "/api/v1/auth/me")}
+SELF_ONLY = {
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/code/mine"),
+    ("POST", "/api/v1/code/declarations"),  # binds the code to the caller's own account
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,74 @@ CASES = [
     Case("POST", "/api/v1/api-keys/{key}/rotate", "nb.commander", 404),
     Case("POST", "/api/v1/api-keys/{key}/revoke", "nb.commander", 404),
 ]
+CASES += [
+    Case("GET", "/api/v1/code/residents/{code_resident}", "xihu.officer", 404),
+    Case("GET", "/api/v1/code/residents/{code_resident}", "resident-b", 404),
+    Case("GET", "/api/v1/code/residents/{code_resident}/why", "xihu.officer", 404),
+    Case("GET", "/api/v1/code/residents/{code_resident}/why", "resident-b", 404),
+    Case(
+        "POST",
+        "/api/v1/code/residents/{code_resident}/trips",
+        "resident-b",
+        404,
+        {
+            "client_request_id": "trips-neighbour-01",
+            "trips": [
+                {"region_code": "330106", "arrived_on": "2020-02-10", "left_on": "2020-02-11"}
+            ],
+        },
+    ),
+    Case(
+        "POST",
+        "/api/v1/code/residents/{code_resident}/checkins",
+        "resident-b",
+        404,
+        {"client_request_id": "checkin-neighbour-01", "temperature": 36.5},
+    ),
+    Case(
+        "POST",
+        "/api/v1/code/residents/{code_resident}/appeals",
+        "resident-b",
+        404,
+        {"client_request_id": "appeal-neighbour-01", "kind": "colour", "text": "not mine at all"},
+    ),
+    Case("GET", "/api/v1/code/residents/{code_resident}/appeals", "xihu.officer", 404),
+    Case(
+        "POST",
+        "/api/v1/code/residents/{code_resident}/events",
+        "xihu.officer",
+        404,
+        {"client_request_id": "event-neighbour-01", "kind": "close_contact"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/code/residents/{code_resident}/overrides",
+        "xihu.officer",
+        404,
+        {
+            "client_request_id": "override-neighbour",
+            "colour": "red",
+            "until": "2020-02-21T10:00:00+08:00",
+            "legal_basis": "《传染病防治法》第三十九条",
+        },
+    ),
+    Case("GET", "/api/v1/code/appeals", "xihu.officer", 200),
+    Case(
+        "POST",
+        "/api/v1/code/appeals/{appeal}/decision",
+        "xihu.officer",
+        404,
+        {"upheld": False, "decision": "not my county"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/code/region-risk",
+        "nb.commander",
+        403,
+        {"region_code": "330102", "level": "high", "basis": "neighbour tries"},
+    ),
+    Case("GET", "/api/v1/code/statistics?region=330100", "nb.commander", 403),
+]
 AUDIT_CASES = [
     Case("GET", "/api/v1/audit/verify", "zj.commander", 403),
     Case("GET", "/api/v1/audit/entries", "zj.commander", 403),
@@ -113,23 +185,32 @@ def _protected_routes() -> set[tuple[str, str]]:
     return routes - PUBLIC
 
 
+def _template(route: str) -> str:
+    """The OpenAPI path a case's route exercises."""
+    route = route.split("?")[0]
+    for name, template in (
+        ("{resident}", "{resident_id}"),
+        ("{code_resident}", "{resident_id}"),
+        ("{user}", "{user_id}"),
+        ("{key}", "{key_id}"),
+        ("{appeal}", "{appeal_id}"),
+    ):
+        route = route.replace(name, template)
+    return route
+
+
 def test_every_protected_route_has_a_case() -> None:
-    listed = {
-        (
-            c.method,
-            c.route.replace("{resident}", "{resident_id}")
-            .replace("{user}", "{user_id}")
-            .replace("{key}", "{key_id}"),
-        )
-        for c in CASES + AUDIT_CASES
-    }
+    listed = {(c.method, _template(c.route)) for c in CASES + AUDIT_CASES}
     assert _protected_routes() - SELF_ONLY == listed
 
 
 def test_every_protected_route_needs_a_token(installation: Installation) -> None:
     for method, path in sorted(_protected_routes()):
         concrete = (
-            path.replace("{resident_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1")
+            path.replace("{resident_id}", "1")
+            .replace("{user_id}", "1")
+            .replace("{key_id}", "1")
+            .replace("{appeal_id}", "1")
         )
         response = installation.client.request(method, concrete, json={})
         assert response.status_code == 401, (method, path, response.text)
@@ -167,8 +248,45 @@ def world(installation: Installation, as_user: Callable[[str], dict[str, str]]) 
         officer = connection.scalar(
             select(UserAccount.id).where(UserAccount.username == "shangcheng.officer")
         )
+    phone_a, phone_b = "13900001111", "13900002222"
+    headers_a = _resident(installation, phone_a)
+    declared = client.post(
+        "/api/v1/code/declarations",
+        headers=headers_a,
+        json={
+            "client_request_id": "decl-world-0001",
+            "name": "测试乙",
+            "sex": "M",
+            "nationality": "CHN",
+            "id_type": "passport",
+            "id_number": "E12345678",
+            "birth_date": "1980-01-01",
+            "address_region": "330102",
+            "phone": phone_a,
+            "temperature": 36.5,
+            "contact_history": {"confirmed_or_suspected": False},
+            "pledge": True,
+        },
+    )
+    assert declared.status_code == 201, declared.text
+    code_resident = declared.json()["resident_id"]
+    appeal = client.post(
+        f"/api/v1/code/residents/{code_resident}/appeals",
+        headers=headers_a,
+        json={
+            "client_request_id": "appeal-world-0001",
+            "kind": "data",
+            "text": "地址填写有误，请更正",
+        },
+    )
+    assert appeal.status_code == 201, appeal.text
     return {
-        "headers": {"nb.commander": {"Authorization": f"Bearer {nb.json()['access_token']}"}},
+        "headers": {
+            "nb.commander": {"Authorization": f"Bearer {nb.json()['access_token']}"},
+            "resident-b": _resident(installation, phone_b),
+        },
+        "code_resident": code_resident,
+        "appeal": appeal.json()["id"],
         "resident": resident.json()["id"],
         "user": officer,
         "key": key.json()["id"],
@@ -176,9 +294,20 @@ def world(installation: Installation, as_user: Callable[[str], dict[str, str]]) 
     }
 
 
+def _resident(installation: Installation, phone: str) -> dict[str, str]:
+    import re
+
+    client = installation.client
+    assert client.post("/api/v1/auth/otp", json={"phone": phone}).status_code == 202
+    code = re.search(r"(\d{6})", installation.sms.sent[-1][1])
+    assert code
+    pair = client.post("/api/v1/auth/otp/verify", json={"phone": phone, "code": code.group(1)})
+    return {"Authorization": f"Bearer {pair.json()['access_token']}"}
+
+
 def _fill(value: Any, world: dict[str, Any]) -> Any:
     if isinstance(value, str):
-        for name in ("resident", "user", "key", "resident_id_number"):
+        for name in ("code_resident", "resident_id_number", "resident", "user", "key", "appeal"):
             value = value.replace("{" + name + "}", str(world[name]))
         return value
     if isinstance(value, dict):
@@ -204,7 +333,7 @@ def test_neighbour_is_refused(installation: Installation, as_user, world, case: 
         assert all(
             u["region_code"] and u["region_code"].startswith("3302") for u in response.json()
         )
-    elif case.route == "/api/v1/api-keys":
+    elif case.route in {"/api/v1/api-keys", "/api/v1/code/appeals"}:
         assert response.json() == []
 
 

@@ -15,6 +15,9 @@ from zhikong.auth import views as auth_views
 from zhikong.auth.keys import FileKeyStore, KeyDirectoryError, KeyStore
 from zhikong.auth.sms import SmsSender, load_sms_sender
 from zhikong.clock import Clock, SystemClock
+from zhikong.code import views as code_views
+from zhikong.code.notify import Notifier, notifier_from_settings
+from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings, load_settings
 from zhikong.map import views as region_views
 from zhikong.residents import views as resident_views
@@ -37,6 +40,7 @@ def create_app(
     clock: Clock | None = None,
     keys: KeyStore | None = None,
     sms: SmsSender | None = None,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
     """Build the application over a database and a clock."""
     settings = settings or load_settings()
@@ -57,12 +61,15 @@ def create_app(
         clock=clock or SystemClock(),
         keys=keys if keys is not None else _load_keys(settings),
         sms=sms or load_sms_sender(settings.sms_sender),
+        policy=ColourPolicy.named(settings.code_profile, settings.timezone),
+        notifier=notifier or notifier_from_settings(settings.notifier, settings.notifier_secret),
     )
     install_problem_handlers(app)
     install_request_ids(app, crash_response)
     app.include_router(health.router)
     app.include_router(auth_views.router)
     app.include_router(audit_views.router)
+    app.include_router(code_views.router)
     app.include_router(region_views.router)
     app.include_router(resident_views.router)
     web_views.mount(app)

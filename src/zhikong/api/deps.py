@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhikong.auth.keys import KeyStore
 from zhikong.auth.sms import SmsSender
 from zhikong.clock import Clock
+from zhikong.code.notify import Notifier
+from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings
+from zhikong.store.engine import writing
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class Platform:
     clock: Clock
     keys: KeyStore | None
     sms: SmsSender
+    policy: ColourPolicy
+    notifier: Notifier
 
 
 def platform(request: Request) -> Platform:
@@ -35,14 +40,21 @@ def platform(request: Request) -> Platform:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """A session for one request; committed by the routes that write, closed at the end."""
+    """A session for one request; routes that write do so inside `unit_of_work`."""
     with platform(request).sessions() as session:
         yield session
 
 
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commit everything the request did when the block succeeds; roll it all back otherwise."""
+    """Commit everything the block did when it succeeds; roll it all back otherwise.
+
+    The block runs in a fresh writing transaction (SQLite: BEGIN IMMEDIATE): what the request
+    read before (authentication) is re-read, so no decision rests on a stale snapshot.
+    """
+    if session.in_transaction():
+        session.rollback()
+    writing(session)
     try:
         yield session
     except BaseException:

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from zhikong.audit import chain
@@ -133,9 +133,22 @@ def _check_no_nul(value: chain.JSONValue, what: str) -> None:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def record(
-    session: Session,
-    clock: Clock,
+@dataclass(frozen=True)
+class _Checked:
+    """An entry's fields, validated, before it gets its place in the chain."""
+
+    actor: str
+    action: str
+    subject: str
+    before: chain.JSONValue
+    after: chain.JSONValue
+    rule_id: str | None
+    rule_version: str | None
+    inputs: tuple[str, ...]
+    request_id: str | None
+
+
+def _checked(
     *,
     actor: str,
     action: str,
@@ -145,8 +158,8 @@ def record(
     rule: tuple[str, str] | None = None,
     inputs: Sequence[str] = (),
     request_id: str | None = None,
-) -> AuditEntry:
-    """Append one entry to the audit log inside the caller's transaction (never commits)."""
+) -> _Checked:
+    """Validate one entry's fields (InvalidEntryError names the first problem)."""
     if actor != ANONYMOUS:
         actor = check_reference(actor, "actor")
     action = _check_action(action)
@@ -169,12 +182,27 @@ def record(
         raise InvalidEntryError(f"at most {MAX_INPUTS} inputs per entry")
     if request_id is not None:
         request_id = _check_text(request_id, "request id", 128)
+    return _Checked(
+        actor,
+        action,
+        subject,
+        before_value,
+        after_value,
+        rule_id,
+        rule_version,
+        input_refs,
+        request_id,
+    )
 
+
+def _append(session: Session, clock: Clock, entries: Sequence[_Checked]) -> list[dict[str, Any]]:
+    """Give validated entries the next places in the chain and insert them (one statement)."""
+    count = len(entries)
     # Take the lock first: the row lock of audit_head on PostgreSQL, the write lock on SQLite.
     session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + count)
         .execution_options(synchronize_session=False)
     )
     head = session.execute(
@@ -182,49 +210,103 @@ def record(
     ).one_or_none()
     if head is None:
         raise AuditError("the audit_head row is missing; the schema is not migrated")
-    seq, prev_hash = int(head.seq), str(head.hash)
+    seq, prev_hash = int(head.seq) - count + 1, str(head.hash)
     at = clock.now()
-    fields = chain.EntryFields(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=before_value,
-        after=after_value,
-        rule_id=rule_id,
-        rule_version=rule_version,
-        inputs=input_refs,
-        request_id=request_id,
-    )
-    try:
-        linked = chain.link(prev_hash, fields)
-    except EncodingError as exc:
-        raise InvalidEntryError(str(exc)) from exc
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=before_value,
-        after=after_value,
-        rule_id=rule_id,
-        rule_version=rule_version,
-        inputs=list(input_refs),
-        request_id=request_id,
-        prev_hash=prev_hash,
-        hash=linked.hash,
-    )
-    session.add(entry)
-    session.flush()
+    rows: list[dict[str, Any]] = []
+    for offset, item in enumerate(entries):
+        fields = chain.EntryFields(
+            seq=seq + offset,
+            at=at,
+            actor=item.actor,
+            action=item.action,
+            subject=item.subject,
+            before=item.before,
+            after=item.after,
+            rule_id=item.rule_id,
+            rule_version=item.rule_version,
+            inputs=item.inputs,
+            request_id=item.request_id,
+        )
+        try:
+            linked = chain.link(prev_hash, fields)
+        except EncodingError as exc:
+            raise InvalidEntryError(str(exc)) from exc
+        rows.append(
+            {
+                "seq": seq + offset,
+                "at": at,
+                "actor": item.actor,
+                "action": item.action,
+                "subject": item.subject,
+                "before": item.before,
+                "after": item.after,
+                "rule_id": item.rule_id,
+                "rule_version": item.rule_version,
+                "inputs": list(item.inputs),
+                "request_id": item.request_id,
+                "prev_hash": prev_hash,
+                "hash": linked.hash,
+            }
+        )
+        prev_hash = linked.hash
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(AuditEntry), rows[start : start + 5000])
     session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(hash=linked.hash)
+        .values(hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
+    return rows
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    before: Any = None,
+    after: Any = None,
+    rule: tuple[str, str] | None = None,
+    inputs: Sequence[str] = (),
+    request_id: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the audit log inside the caller's transaction (never commits)."""
+    checked = _checked(
+        actor=actor,
+        action=action,
+        subject=subject,
+        before=before,
+        after=after,
+        rule=rule,
+        inputs=inputs,
+        request_id=request_id,
+    )
+    row = _append(session, clock, [checked])[0]
+    entry = session.get(AuditEntry, row["seq"])
+    if entry is None:  # pragma: no cover - the insert above makes it
+        raise AuditError("the new audit entry could not be read back")
     return entry
+
+
+def record_many(
+    session: Session,
+    clock: Clock,
+    entries: Sequence[Mapping[str, Any]],
+    *,
+    request_id: str | None = None,
+) -> int:
+    """Append many entries at once (population-scale jobs), in the caller's transaction.
+
+    Each mapping has the keyword arguments of `record` (actor, action, subject, before,
+    after, rule, inputs). All are validated before anything is written.
+    """
+    if not entries:
+        return 0
+    checked = [_checked(**dict(entry), request_id=request_id) for entry in entries]
+    return len(_append(session, clock, checked))
 
 
 # -- reading and verifying -------------------------------------------------------------------

@@ -34,6 +34,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "resident.read": frozenset({"health-officer", "commander", "admin"}),
     "resident.reveal": frozenset({"health-officer"}),
     "audit.read": frozenset({"admin"}),
+    "code.declare": frozenset({"resident"}),
+    "code.read": frozenset({"resident", "health-officer", "commander", "admin"}),
+    "code.event": frozenset({"health-officer"}),
+    "code.override": frozenset({"health-officer", "commander"}),
+    "code.appeal.decide": frozenset({"health-officer"}),
+    "code.region_risk": frozenset({"commander", "admin"}),
+    "code.statistics": frozenset({"health-officer", "commander", "admin"}),
 }
 # Roles each role may create accounts for (always inside its own jurisdiction).
 MAY_CREATE: dict[str, frozenset[str]] = {

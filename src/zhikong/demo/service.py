@@ -6,9 +6,10 @@ import random
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from zhikong.audit.service import export_anchor
@@ -16,6 +17,11 @@ from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal
 from zhikong.auth.service import bootstrap_admin, create_user
 from zhikong.clock import Clock, local_date
+from zhikong.code import service as code_service
+from zhikong.code.models import Trip
+from zhikong.code.policy import DEFAULT_PROFILE, ColourPolicy
+from zhikong.code.schemas import CheckinCreate, EventCreate, OverrideCreate
+from zhikong.code.service import ensure_green_codes
 from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
 from zhikong.map.models import Region
@@ -124,6 +130,7 @@ def build_demo(
     clock: Clock,
     keys: KeyStore,
     timezone: str = "Asia/Shanghai",
+    profile: str = DEFAULT_PROFILE,
     progress: Progress | None = None,
     fresh: Callable[[Engine], None] = migrate.drop_everything,
 ) -> DemoReport:
@@ -169,6 +176,19 @@ def build_demo(
     with transaction(factory) as session:
         accounts = _create_accounts(session, clock)
         identities = _attach_identities(session, keys, clock, seed, progress)
+    progress.finish()
+
+    progress.start("发布规则 · publishing rule documents", None)
+    with transaction(factory) as session:
+        published = _publish_rules(session, clock)
+    progress.finish()
+
+    progress.start("健康码 · health codes", None)
+    policy = ColourPolicy.named(profile, timezone)
+    with transaction(factory) as session:
+        ensure_green_codes(session, clock, policy)
+    with transaction(factory) as session:
+        story = _code_story(session, clock, policy, seed, reference_day)
     with transaction(factory) as session:
         # A signed anchor of the audit log's head, as an operator would export daily.
         export_anchor(session, keys, clock)
@@ -186,6 +206,9 @@ def build_demo(
                 "reference_day": reference_day.isoformat(),
                 "identities": identities,
                 "accounts": [a.username for a in accounts],
+                "code_profile": profile,
+                "rules_published": published,
+                "code_story": story,
                 "built_at": now.isoformat(),
             },
             now,
@@ -254,3 +277,126 @@ def _attach_identities(
         )
         progress.advance(1)
     return len(residents)
+
+
+DEMO_HIGH_RISK_COUNTY = "330382"  # 乐清市: Wenzhou had Zhejiang's largest outbreak in Feb 2020
+DEMO_TRAVELLERS = 2_000
+
+
+def _code_story(
+    session: Session, clock: Clock, policy: ColourPolicy, seed: int, today: date
+) -> dict[str, int]:
+    """Events that give the demo province codes of every colour, each through the rules."""
+    rng = random.Random(seed + 1)
+    actor = "system:demo"
+    people = session.scalars(
+        select(Resident).where(Resident.county_code == "330102").order_by(Resident.id).limit(12)
+    ).all()
+    counts = {"red": 0, "yellow": 0}
+    if len(people) >= 12:
+        case, *rest = people
+        plan = [
+            (
+                case,
+                EventCreate(
+                    client_request_id="demo-case-0001", kind="case_report", case_status="confirmed"
+                ),
+            ),
+            *(
+                (
+                    person,
+                    EventCreate(client_request_id=f"demo-contact-{i:04d}", kind="close_contact"),
+                )
+                for i, person in enumerate(rest[:3])
+            ),
+            *(
+                (
+                    person,
+                    EventCreate(client_request_id=f"demo-second-{i:04d}", kind="secondary_contact"),
+                )
+                for i, person in enumerate(rest[3:5])
+            ),
+        ]
+        for person, event in plan:
+            code_service.officer_event(session, clock, policy, person, actor=actor, body=event)
+        for i, person in enumerate(rest[5:9]):
+            code_service.checkin(
+                session,
+                clock,
+                policy,
+                person,
+                actor=actor,
+                body=CheckinCreate(
+                    client_request_id=f"demo-fever-{i:04d}", temperature=38.2, symptoms=["fever"]
+                ),
+            )
+        code_service.override(
+            session,
+            clock,
+            policy,
+            rest[9],
+            actor=actor,
+            body=OverrideCreate(
+                client_request_id="demo-override-0001",
+                colour="yellow",
+                until=clock.now() + timedelta(days=7),
+                legal_basis="《中华人民共和国传染病防治法》第三十九条（演示 · demo）",
+            ),
+        )
+    # Travellers back from a county that then turns high-risk: one batch recolours them all.
+    travellers = session.scalars(
+        select(Resident.id)
+        .where(Resident.county_code != DEMO_HIGH_RISK_COUNTY)
+        .order_by(Resident.id)
+    ).all()
+    wanted = min(DEMO_TRAVELLERS, max(10, len(travellers) // 50), len(travellers))
+    chosen = sorted(rng.sample(list(travellers), wanted))
+    now = clock.now()
+    trips = []
+    for resident_id in chosen:
+        left = today - timedelta(days=rng.randrange(0, 12))
+        trips.append(
+            {
+                "resident_id": resident_id,
+                "declaration_id": None,
+                "region_code": DEMO_HIGH_RISK_COUNTY,
+                "overseas": False,
+                "arrived_on": left - timedelta(days=rng.randrange(0, 3)),
+                "left_on": left,
+                "recorded_at": now,
+            }
+        )
+    if trips:
+        session.execute(insert(Trip), trips)
+    _, affected, recoloured, _ = code_service.designate_region(
+        session,
+        clock,
+        policy,
+        actor=actor,
+        region_code=DEMO_HIGH_RISK_COUNTY,
+        level="high",
+        window_days=14,
+        basis="演示：乐清市列为高风险地区 · demo: Yueqing designated high-risk",
+    )
+    counts["travellers"] = affected
+    counts["recoloured"] = recoloured
+    return counts
+
+
+def _publish_rules(session: Session, clock: Clock) -> list[str]:
+    """Publish the shipped rule documents (colour profiles and the library) to the registry."""
+    from importlib import resources
+
+    from zhikong.rules.service import publish_text
+
+    published = []
+    for package, folder in (("zhikong.code", "profiles"), ("zhikong.rules", "library")):
+        for item in sorted(
+            resources.files(package).joinpath(folder).iterdir(), key=lambda p: p.name
+        ):
+            if item.name.endswith(".yaml"):
+                result = publish_text(
+                    session, clock, item.read_text(encoding="utf-8"), actor="system:demo"
+                )
+                published.append(f"{result.rule.rule_id}@{result.rule.version}")
+    return published

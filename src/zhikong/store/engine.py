@@ -17,6 +17,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+BEGIN_OPTION = "zhikong_begin"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and transactional DDL."""
     parsed = make_url(url)
@@ -47,9 +50,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a transaction that reads and then writes can
-        # never fail half-way with "database is locked" (WAL still lets readers proceed).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers begin IMMEDIATE (see `writing`): they take the write lock up front, so a
+        # transaction that reads and then writes never fails half-way with "database is
+        # locked". Readers begin DEFERRED and, with WAL, never wait for writers.
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -57,11 +62,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 
 
+def writing(session: Session) -> Session:
+    """Mark a session's transaction as one that writes (SQLite: BEGIN IMMEDIATE); call first."""
+    session.connection(execution_options={BEGIN_OPTION: "IMMEDIATE"})
+    return session
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits together at the end, or not at all."""
+    """A writing session whose work commits together at the end, or not at all."""
     with factory() as session, session.begin():
-        yield session
+        yield writing(session)
 
 
 def ping(engine: Engine) -> None:

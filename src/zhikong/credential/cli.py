@@ -1,0 +1,260 @@
+"""`zhikong verify` (offline credential verifier) and `zhikong trust` (sign, show, verify lists).
+
+Heavy modules (cryptography, numpy, cbor2, Pillow) are imported inside the commands so that
+the `zhikong` command starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from zhikong.credential.trust import Trust
+
+__all__ = ["trust_app", "verify_command"]
+
+trust_app = typer.Typer(
+    help="Trust lists of issuer keys: sign, show, verify.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+_MAX_IMAGE_BYTES = 32 * 1024 * 1024
+
+
+def _fail(message: str) -> Exception:
+    """A CliError of the running `zhikong.cli` (exit 2 with one line)."""
+    running = sys.modules.get("__main__")
+    cli_error = getattr(running, "CliError", None)
+    if cli_error is None:
+        from zhikong.cli import CliError
+
+        cli_error = CliError
+    error: Exception = cli_error(message)
+    return error
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _load_trust(trust_list: Path | None, anchor: Path | None, dsc: list[Path]) -> Trust:
+    from zhikong.credential.dcc import CertificateError
+    from zhikong.credential.trust import (
+        Trust,
+        TrustListError,
+        load_anchor_public_key,
+        verify_trust_list,
+    )
+
+    trust = Trust()
+    if trust_list is not None:
+        if anchor is None:
+            raise _fail("--trust-list needs --anchor FILE (the pinned anchor public key)")
+        try:
+            pinned = load_anchor_public_key(_read(anchor, "anchor key"))
+            trust.add_trust_list(verify_trust_list(_read(trust_list, "trust list"), pinned))
+        except TrustListError as exc:
+            raise _fail(f"trust list {trust_list}: {exc}") from None
+    elif anchor is not None:
+        raise _fail("--anchor is only used with --trust-list")
+    for path in dsc:
+        try:
+            trust.add_certificate(_read(path, "certificate"))
+        except CertificateError as exc:
+            raise _fail(f"certificate {path}: {exc}") from None
+    return trust
+
+
+def _inputs(values: list[str]) -> Iterator[tuple[str, str | None, str | None]]:
+    """(source, text, error) for each credential to verify, in order."""
+    from zhikong.credential.qr import decode_qr_image
+    from zhikong.credential.verify import PREFIXES
+
+    for index, value in enumerate(values, start=1):
+        if value == "-":
+            for number, line in enumerate(sys.stdin, start=1):
+                if line.strip():
+                    yield f"stdin:{number}", line.strip(), None
+            continue
+        path = Path(value)
+        looks_like_text = value.startswith(PREFIXES)
+        if not looks_like_text and (path.suffix.lower() in _IMAGE_SUFFIXES or path.is_file()):
+            try:
+                if path.stat().st_size > _MAX_IMAGE_BYTES:
+                    raise OSError("larger than 32 MiB")
+                texts = decode_qr_image(path.read_bytes())
+            except Exception as exc:  # unreadable or not an image: reported, not fatal
+                reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+                yield value, None, f"image: cannot read {path.name}: {reason}"
+                continue
+            if not texts:
+                yield value, None, f"image: no QR code found in {path.name}"
+            for number, text in enumerate(texts, start=1):
+                yield (value if len(texts) == 1 else f"{value}#{number}"), text, None
+            continue
+        yield f"argument:{index}", value, None
+
+
+def verify_command(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="QR texts (HC1:…, ZK1:…), image files (PNG/JPEG), or - for stdin."),
+    ],
+    trust_list: Annotated[
+        Path | None, typer.Option("--trust-list", help="Signed zhikong trust list (JSON).")
+    ] = None,
+    anchor: Annotated[
+        Path | None, typer.Option("--anchor", help="Pinned trust-anchor public key (PEM).")
+    ] = None,
+    dsc: Annotated[
+        list[Path] | None,
+        typer.Option("--dsc", help="EU DCC signer certificate (DER, PEM or base64); repeatable."),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Validation time, ISO 8601 (default: now).")
+    ] = None,
+    schemas: Annotated[
+        Path | None, typer.Option("--schemas", help="EU DCC JSON schema directory.")
+    ] = None,
+) -> None:
+    """Verify credentials offline; print one JSON object per input."""
+    from zhikong.credential.dcc import DccSchemas
+    from zhikong.credential.verify import Verification, parse_instant, verify
+
+    if at is None:
+        from zhikong.clock import SystemClock
+
+        instant = SystemClock().now()
+    else:
+        try:
+            instant = parse_instant(at)
+        except ValueError as exc:
+            raise _fail(f"--at: {exc}") from None
+    dcc_schemas: DccSchemas | None = None
+    if schemas is not None:
+        try:
+            dcc_schemas = DccSchemas(schemas)
+        except (FileNotFoundError, OSError) as exc:
+            raise _fail(f"--schemas: {exc}") from None
+    trust = _load_trust(trust_list, anchor, dsc or [])
+    for source, text, error in _inputs(inputs):
+        if text is None:
+            result = Verification(None, False, None, None, error=error)
+        else:
+            result = verify(text, trust, instant, schemas=dcc_schemas)
+        record: dict[str, Any] = {"input": source, **result.to_json()}
+        _say(json.dumps(record, ensure_ascii=False, sort_keys=False))
+
+
+# -- zhikong trust ---------------------------------------------------------------------------
+
+
+@trust_app.command("sign")
+def trust_sign(
+    document: Annotated[Path, typer.Argument(help="Unsigned trust list: the trust_list object.")],
+    anchor_key: Annotated[
+        Path, typer.Option("--anchor-key", help="Anchor private key (Ed25519, PKCS#8 PEM).")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Sign a trust list with the anchor key."""
+    from zhikong.credential.trust import (
+        TrustList,
+        TrustListError,
+        load_anchor_private_key,
+        sign_trust_list,
+    )
+
+    raw = _read(document, "trust list")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        if isinstance(data, dict) and "trust_list" in data:
+            data = data["trust_list"]
+        trust_list = TrustList.from_json(data)
+        signed = sign_trust_list(trust_list, load_anchor_private_key(_read(anchor_key, "key")))
+    except (UnicodeDecodeError, ValueError, TrustListError) as exc:
+        raise _fail(f"{document}: {' '.join(str(exc).split())}") from None
+    if output is None:
+        sys.stdout.write(signed.decode("utf-8"))
+    else:
+        output.write_bytes(signed)
+        _say(f"trust list version {trust_list.version} ({len(trust_list.entries)} keys) → {output}")
+
+
+def _summary(document: Path, anchor: Path | None, minimum_version: int | None) -> dict[str, Any]:
+    from zhikong.credential.trust import (
+        TrustListError,
+        anchor_id,
+        load_anchor_public_key,
+        parse_trust_list,
+        verify_trust_list,
+    )
+
+    raw = _read(document, "trust list")
+    try:
+        if anchor is None:
+            trust_list, signed = parse_trust_list(raw)
+            checked: str | None = None
+        else:
+            pinned = load_anchor_public_key(_read(anchor, "anchor key"))
+            trust_list = verify_trust_list(raw, pinned, minimum_version=minimum_version)
+            signed = json.loads(raw)
+            checked = anchor_id(pinned)
+    except TrustListError as exc:
+        raise _fail(f"{document}: {exc}") from None
+    return {
+        "version": trust_list.version,
+        "issued_at": trust_list.to_json()["issued_at"],
+        "publisher": trust_list.publisher,
+        "signed_by_anchor": signed["signature"].get("anchor"),
+        "signature_verified_with": checked,
+        "keys": trust_list.to_json()["keys"],
+    }
+
+
+@trust_app.command("show")
+def trust_show(
+    document: Annotated[Path, typer.Argument(help="Signed trust list (JSON).")],
+    anchor: Annotated[
+        Path | None, typer.Option("--anchor", help="Check the signature with this anchor.")
+    ] = None,
+) -> None:
+    """Show a trust list's version and keys (its signature is checked only with --anchor)."""
+    summary = _summary(document, anchor, None)
+    _say(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+@trust_app.command("verify")
+def trust_verify(
+    document: Annotated[Path, typer.Argument(help="Signed trust list (JSON).")],
+    anchor: Annotated[Path, typer.Option("--anchor", help="Pinned anchor public key (PEM).")],
+    minimum_version: Annotated[
+        int | None,
+        typer.Option("--minimum-version", min=1, help="Refuse lists older than this version."),
+    ] = None,
+) -> None:
+    """Verify a trust list against the pinned anchor (exit 2 when it does not verify)."""
+    summary = _summary(document, anchor, minimum_version)
+    revoked = sum(1 for key in summary["keys"] if key.get("revoked"))
+    _say(
+        f"trust list version {summary['version']} issued {summary['issued_at']}: signature OK "
+        f"(anchor {summary['signature_verified_with']}), {len(summary['keys'])} keys, "
+        f"{revoked} revoked"
+    )
