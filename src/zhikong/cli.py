@@ -178,7 +178,7 @@ def keystore_from_context(ctx: typer.Context) -> FileKeyStore:
 @db_app.command("upgrade")
 def db_upgrade(
     ctx: typer.Context,
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
 ) -> None:
     """Migrate the database schema to the newest revision (one transaction)."""
     from zhikong.store import migrate

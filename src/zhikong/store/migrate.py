@@ -22,25 +22,28 @@ def alembic_config(engine: Engine, script_location: Path = MIGRATIONS_DIR) -> Co
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head", script_location: Path = MIGRATIONS_DIR) -> None:
-    """Migrate the database to a revision, all in one transaction."""
+def upgrade(
+    engine: Engine, revision: str = "heads", script_location: Path = MIGRATIONS_DIR
+) -> None:
+    """Migrate the database to a revision (default: every head), all in one transaction."""
     command.upgrade(alembic_config(engine, script_location), revision)
 
 
 def head_revision(script_location: Path = MIGRATIONS_DIR) -> str | None:
-    """The newest revision the code knows."""
-    script = ScriptDirectory(str(script_location))
-    return script.get_current_head()
+    """The newest revision(s) the code knows, joined by '+' when branches are unmerged."""
+    heads = ScriptDirectory(str(script_location)).get_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None when never migrated)."""
+    """The revision(s) the database is at (None when never migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def is_up_to_date(engine: Engine) -> bool:
-    """Whether the database schema is at the code's head revision."""
+    """Whether the database schema is at the code's head revision(s)."""
     return current_revision(engine) == head_revision()
 
 
