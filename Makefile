@@ -22,6 +22,7 @@ demo: $(STAMP)
 ## The whole test suite: lint, format, types, tests on SQLite and PostgreSQL (no skips allowed).
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory lint types pytest
 
 lint: $(STAMP)
@@ -32,11 +33,14 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	ZHIKONG_REQUIRE_POSTGRES=1 $(BIN)/pytest
+	ZHIKONG_REQUIRE_POSTGRES=1 $(BIN)/pytest -n 2
 
 ## Benchmarks (not part of `make test`): figures are appended to benchmarks/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_certlogic.py
+	$(BIN)/python benchmarks/bench_credential.py
+	$(BIN)/python benchmarks/bench_index.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

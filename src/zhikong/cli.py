@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,7 +32,9 @@ from zhikong.code.cli import code_app
 from zhikong.config import Settings, load_settings
 from zhikong.credential.cli import trust_app, verify_command
 from zhikong.index.cli import index_app
+from zhikong.map.cli import map_app
 from zhikong.rules.cli import rules_app
+from zhikong.trace.cli import trace_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -60,7 +62,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(code_app, name="code")
 app.add_typer(rules_app, name="rules")
 app.add_typer(index_app, name="index")
+app.add_typer(map_app, name="map")
 app.add_typer(trust_app, name="trust")
+app.add_typer(trace_app, name="trace")
 app.command("verify")(verify_command)
 
 console = Console()
@@ -242,7 +246,8 @@ def keys_list(ctx: typer.Context) -> None:
 def keys_rotate(
     ctx: typer.Context,
     purpose: Annotated[
-        str, typer.Argument(help="pii-hmac, pii-aead, token-signing or audit-anchor.")
+        str,
+        typer.Argument(help="A key purpose: see zhikong keys list."),
     ],
 ) -> None:
     """Add a new current version of a key; older versions stay readable."""
@@ -255,6 +260,128 @@ def keys_rotate(
     except KeyDirectoryError as exc:
         raise CliError(str(exc)) from exc
     console.print(f"{purpose}: version {version} is now current")
+
+
+issuer_app = typer.Typer(
+    help="Issuer signing keys (ES256) per region, for signed health codes.", no_args_is_help=True
+)
+keys_app.add_typer(issuer_app, name="issuer")
+
+
+def _issuer_store(ctx: typer.Context, *, create: bool = False) -> Any:
+    from zhikong.credential.issuer import issuer_keys_path, open_issuer_keys
+    from zhikong.credential.keys import FileSigningKeyStore
+
+    key_dir = settings_from_context(ctx).resolved_key_dir
+    store = open_issuer_keys(key_dir)
+    if store is None:
+        if not create:
+            raise CliError("no issuer keys yet; run: zhikong keys issuer create REGION")
+        if not key_dir.exists():
+            raise CliError(f"no key directory at {key_dir}; run: zhikong keys init")
+        store = FileSigningKeyStore.init(issuer_keys_path(key_dir))
+    return store
+
+
+@issuer_app.command("create")
+def issuer_create(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="Issuer region code, e.g. 330000.")],
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Key lifetime.")] = 730,
+) -> None:
+    """Create a new active signing key for a region (older ones keep verifying)."""
+    from datetime import timedelta
+
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    store = _issuer_store(ctx, create=True)
+    now = SystemClock().now()
+    try:
+        info = store.create(region, at=now, not_after=now + timedelta(days=days))
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region}: key version {info.version}, kid {info.kid.hex()} (active)")
+
+
+@issuer_app.command("list")
+def issuer_list(ctx: typer.Context) -> None:
+    """List issuer keys with their state and validity (never the private keys)."""
+    store = _issuer_store(ctx)
+    table = Table(title="issuer keys")
+    for column in ("region", "version", "kid", "state", "not after", "uses"):
+        table.add_column(column)
+    infos = store.keys()
+    for info in infos:
+        table.add_row(
+            info.region,
+            str(info.version),
+            info.kid.hex(),
+            str(info.state),
+            info.not_after.date().isoformat(),
+            ",".join(info.uses),
+        )
+    console.print(table)
+
+
+@issuer_app.command("rotate")
+def issuer_rotate(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="Issuer region code.")],
+    days: Annotated[int, typer.Option("--days", min=1, max=3650)] = 730,
+) -> None:
+    """New key for a region; the previous active one is retired (still verifies its codes)."""
+    from datetime import timedelta
+
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import KeyState, SigningKeyError
+
+    store = _issuer_store(ctx)
+    now = SystemClock().now()
+    active = [k for k in store.keys(region) if k.state == KeyState.ACTIVE]
+    try:
+        info = store.create(region, at=now, not_after=now + timedelta(days=days))
+        for old in active:
+            store.retire(region, old.version, at=now)
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(
+        f"{region}: key version {info.version} active; retired {[k.version for k in active]}"
+    )
+
+
+@issuer_app.command("retire")
+def issuer_retire(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument(min=1)],
+) -> None:
+    """Stop signing with a key; codes it signed stay valid until they expire."""
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    try:
+        info = _issuer_store(ctx).retire(region, version, at=SystemClock().now())
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region} v{info.version}: {info.state}")
+
+
+@issuer_app.command("revoke")
+def issuer_revoke(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument(min=1)],
+) -> None:
+    """Revoke a compromised key: export the trust list again so verifiers stop accepting it."""
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    try:
+        info = _issuer_store(ctx).revoke(region, version, at=SystemClock().now())
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region} v{info.version}: {info.state} — run zhikong trust export")
 
 
 @regions_app.command("load")
@@ -362,6 +489,10 @@ def _serve(settings: Settings) -> None:
     for path, label in (
         ("/", "首页 · home"),
         ("/docs", "接口文档 · API docs"),
+        ("/cockpit", "数字驾驶舱 · cockpit"),
+        ("/m", "居民健康码 · resident pages"),
+        ("/scan", "卡口验码 · checkpoint scanner"),
+        ("/admin", "工作台 · officer console"),
         ("/api/v1/regions?level=county", "区县 · counties"),
         ("/api/v1/regions/330000/features?level=county", "区县边界 · county boundaries"),
         ("/api/v1/residents/summary?region=330000", "居民统计 · residents"),
@@ -421,6 +552,9 @@ def demo(
             clock=SystemClock(),
             keys=keys,
             timezone=settings.timezone,
+            profile=settings.code_profile,
+            issuer_key_dir=settings.resolved_key_dir,
+            issuer_region=settings.issuer_region,
             progress=progress,
         )
     console.print(

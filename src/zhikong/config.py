@@ -65,6 +65,17 @@ class Settings(BaseSettings):
         description="Colour profile of the health code (code-colour.zhejiang-2020, "
         "code-colour.cn-2022, code-colour.minimal).",
     )
+    issuer_region: str = Field(
+        default="330000",
+        pattern=r"^[0-9A-Z]{2,12}$",
+        description="Region code this installation signs health codes as (GB/T 2260).",
+    )
+    screen_code_minutes: int = Field(
+        default=5, ge=1, le=60, description="Validity of the code shown on a phone."
+    )
+    paper_code_days: int = Field(
+        default=7, ge=1, le=31, description="Validity of a printed paper code."
+    )
     notifier: str = Field(
         default="log", description="Where colour changes are notified: log, or a webhook URL."
     )

@@ -6,18 +6,27 @@ new endpoint cannot ship without its jurisdiction case.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from zhikong.api.app import create_app
+from zhikong.auth.keys import FileKeyStore
 from zhikong.auth.models import UserAccount
+from zhikong.auth.sms import LogSmsSender
+from zhikong.clock import FixedClock
+from zhikong.code.notify import LogNotifier
 from zhikong.config import Settings
+from zhikong.demo.service import build_demo
+from zhikong.store.engine import make_engine
 
-from .conftest import Installation
+from ..conftest import BACKENDS, Installation
 
 PUBLIC = {
     ("GET", "/api/v1/about"),
@@ -32,12 +41,16 @@ PUBLIC = {
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/otp"),
     ("POST", "/api/v1/auth/otp/verify"),
+    ("GET", "/api/v1/credential/trust-list"),
+    ("GET", "/api/v1/credential/anchor"),
 }
 # Routes whose check is "any signed-in account" (no region involved).
 SELF_ONLY = {
     ("GET", "/api/v1/auth/me"),
     ("GET", "/api/v1/code/mine"),
     ("POST", "/api/v1/code/declarations"),  # binds the code to the caller's own account
+    # Verifying a presented code concerns no region: any checkpoint anywhere may verify it.
+    ("POST", "/api/v1/credential/verify"),
 }
 
 
@@ -52,6 +65,10 @@ class Case:
     body: dict[str, Any] | None = None
 
 
+RULE = "health-code-colour.zhejiang-2020/versions/1.0.0"  # published by the demo, for 330000
+RULE_TEXT = (
+    files("zhikong.rules") / "library" / "health-code-colour.zhejiang-2020.yaml"
+).read_text(encoding="utf-8")
 SHANGCHENG_RESIDENT = {
     "id_type": "cn-resident",
     "id_number": "330102199003070027",
@@ -167,11 +184,130 @@ CASES += [
         {"region_code": "330102", "level": "high", "basis": "neighbour tries"},
     ),
     Case("GET", "/api/v1/code/statistics?region=330100", "nb.commander", 403),
+    Case("POST", "/api/v1/code/residents/{code_resident}/credential", "resident-b", 404),
+    Case("GET", "/api/v1/code/residents/{code_resident}/paper.png", "xihu.officer", 404),
+    # Rule documents are published law: anyone of the applying roles reads and tests them;
+    # saving or publishing needs every region of the document in the caller's jurisdiction.
+    Case("GET", "/api/v1/rules", "nb.commander", 200),
+    Case("GET", f"/api/v1/rules/{RULE}", "nb.commander", 200),
+    Case("POST", "/api/v1/rules/test", "nb.commander", 200, {"text": RULE_TEXT}),
+    Case("POST", "/api/v1/rules/drafts", "nb.commander", 403, {"text": RULE_TEXT}),
+    Case("POST", f"/api/v1/rules/{RULE}/publish", "nb.commander", 403),
+]
+CASES += [
+    Case("GET", "/api/v1/map/profiles", "nb.commander", 200),
+    Case("GET", "/api/v1/map/dates?profile=zhejiang-2020", "nb.commander", 200),
+    Case("GET", "/api/v1/map/levels?date=2020-02-20&parent=330100", "nb.commander", 403),
+    Case("GET", "/api/v1/map/counts?date=2020-02-20&parent=330100", "nb.commander", 403),
+    Case("GET", "/api/v1/map/regions/{map_region}/history", "nb.commander", 404),
+    Case(
+        "POST",
+        "/api/v1/map/overrides",
+        "nb.commander",
+        403,
+        {
+            "region_code": "330102",
+            "profile": "zhejiang-2020",
+            "level": "red",
+            "from": "2020-02-20",
+            "until": "2020-02-27",
+            "legal_basis": "neighbour tries",
+        },
+    ),
+    Case(
+        "POST",
+        "/api/v1/map/assess",
+        "nb.commander",
+        403,
+        {"date": "2020-02-20", "profile": "zhejiang-2020", "parent": "330100"},
+    ),
+]
+CASES += [
+    Case("GET", "/api/v1/index/dates?config=zhikong-2020", "nb.commander", 200),
+    Case("GET", "/api/v1/index/ranking?date=2020-02-20&parent=330100", "nb.commander", 403),
+]
+# Tracing (venue 1 is the demo's first venue, in 上城区 330102).
+CASES += [
+    Case(
+        "POST",
+        "/api/v1/venues",
+        "xihu.officer",
+        403,
+        {
+            "client_request_id": "venue-neighbour-01",
+            "name": "邻区超市",
+            "venue_type": "shop",
+            "region_code": "330102",
+            "lon": 120.17,
+            "lat": 30.25,
+        },
+    ),
+    Case("POST", "/api/v1/venues/{venue}/approval", "xihu.officer", 404),
+    Case("GET", "/api/v1/venues/{venue}/code", "xihu.officer", 404),
+    Case(
+        "POST",
+        "/api/v1/scans",
+        "xihu.officer",
+        403,
+        {"id": "scan-neighbour-01", "venue_id": 1, "at": "2020-02-20T09:00:00+08:00", "code": "x"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/scans/venue-code",
+        "resident-b",
+        404,
+        {"id": "scan-neighbour-02", "resident_id": "{code_resident}", "venue_code": "x"},
+    ),
+    Case("POST", "/api/v1/scans/batch", "xihu.officer", 403),
+    Case(
+        "POST",
+        "/api/v1/trace/cases/{resident}",
+        "xihu.officer",
+        404,
+        {"onset_at": "2020-02-19T08:00:00+08:00"},
+    ),
+    Case("GET", "/api/v1/trace/chains?region=330102", "nb.commander", 403),
+    Case("GET", "/api/v1/trace/clusters?region=330102", "nb.commander", 403),
 ]
 AUDIT_CASES = [
     Case("GET", "/api/v1/audit/verify", "zj.commander", 403),
     Case("GET", "/api/v1/audit/entries", "zj.commander", 403),
 ]
+
+
+# Refused requests change nothing, so the whole matrix can share one demo platform per
+# backend (built once per module) instead of one per case.
+@pytest.fixture(scope="module", params=BACKENDS)
+def installation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installation]:
+    """A demo platform shared by the matrix tests of one backend."""
+    folder = tmp_path_factory.mktemp("matrix")
+    clock = FixedClock(datetime(2020, 2, 20, 2, 0, tzinfo=UTC))
+    keys = FileKeyStore.init(folder / "keys", clock.now())
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'zhikong.db'}")
+    else:
+        engine = make_engine(request.getfixturevalue("postgres_server").create_database())
+    report = build_demo(engine, people=1_000, seed=4, clock=clock, keys=keys)
+    sms, notifier = LogSmsSender(), LogNotifier()
+    app = create_app(Settings(), engine=engine, clock=clock, keys=keys, sms=sms, notifier=notifier)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Installation(client, engine, clock, keys, sms, report, notifier)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def as_user(installation: Installation) -> Callable[[str], dict[str, str]]:
+    """Sign in as a demo account (cached for the module)."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = installation.sign_in(username)
+        return cache[username]
+
+    return headers
 
 
 def _protected_routes() -> set[tuple[str, str]]:
@@ -194,6 +330,9 @@ def _template(route: str) -> str:
         ("{user}", "{user_id}"),
         ("{key}", "{key_id}"),
         ("{appeal}", "{appeal_id}"),
+        ("{venue}", "{venue_id}"),
+        (RULE, "{rule_id}/versions/{version}"),
+        ("{map_region}", "{code}"),
     ):
         route = route.replace(name, template)
     return route
@@ -211,13 +350,16 @@ def test_every_protected_route_needs_a_token(installation: Installation) -> None
             .replace("{user_id}", "1")
             .replace("{key_id}", "1")
             .replace("{appeal_id}", "1")
+            .replace("{venue_id}", "1")
+            .replace("{rule_id}", "r")
+            .replace("{version}", "1")
         )
         response = installation.client.request(method, concrete, json={})
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def world(installation: Installation, as_user: Callable[[str], dict[str, str]]) -> dict[str, Any]:
     """Shangcheng resources, and a commander of Ningbo (a neighbouring city)."""
     client = installation.client
@@ -291,6 +433,7 @@ def world(installation: Installation, as_user: Callable[[str], dict[str, str]]) 
         "user": officer,
         "key": key.json()["id"],
         "resident_id_number": SHANGCHENG_RESIDENT["id_number"],
+        "venue": 1,
     }
 
 
@@ -307,8 +450,17 @@ def _resident(installation: Installation, phone: str) -> dict[str, str]:
 
 def _fill(value: Any, world: dict[str, Any]) -> Any:
     if isinstance(value, str):
-        for name in ("code_resident", "resident_id_number", "resident", "user", "key", "appeal"):
+        for name in (
+            "code_resident",
+            "resident_id_number",
+            "resident",
+            "user",
+            "key",
+            "appeal",
+            "venue",
+        ):
             value = value.replace("{" + name + "}", str(world[name]))
+        value = value.replace("{map_region}", "330102")
         return value
     if isinstance(value, dict):
         return {k: _fill(v, world) for k, v in value.items()}

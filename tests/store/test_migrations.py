@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "{head}"
+down_revision = {heads!r}
 branch_labels = None
 depends_on = None
 
@@ -60,7 +60,9 @@ def test_failed_migration_leaves_database_as_it_was(empty_engine: Engine, tmp_pa
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     head = migrate.head_revision()
-    (scripts / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.format(head=head))
+    assert head is not None
+    heads = tuple(head.split("+"))
+    (scripts / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.format(heads=heads))
 
     with pytest.raises(RuntimeError, match="fails on purpose"):
         migrate.upgrade(empty_engine, script_location=scripts)

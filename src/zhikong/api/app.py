@@ -19,9 +19,14 @@ from zhikong.code import views as code_views
 from zhikong.code.notify import Notifier, notifier_from_settings
 from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings, load_settings
+from zhikong.credential import views as credential_views
+from zhikong.index import views as index_views
+from zhikong.map import risk_views
 from zhikong.map import views as region_views
 from zhikong.residents import views as resident_views
+from zhikong.rules import views as rule_views
 from zhikong.store.engine import make_engine, make_sessionmaker
+from zhikong.trace import views as trace_views
 from zhikong.web import views as web_views
 
 DESCRIPTION = """
@@ -70,8 +75,13 @@ def create_app(
     app.include_router(auth_views.router)
     app.include_router(audit_views.router)
     app.include_router(code_views.router)
+    app.include_router(credential_views.router)
     app.include_router(region_views.router)
+    app.include_router(risk_views.router)
+    app.include_router(index_views.router)
     app.include_router(resident_views.router)
+    app.include_router(rule_views.router)
+    app.include_router(trace_views.router)
     web_views.mount(app)
     return app
 

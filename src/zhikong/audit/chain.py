@@ -146,7 +146,15 @@ def entry_document(prev_hash: str, fields: EntryFields) -> dict[str, JSONValue]:
 
 def canonical_bytes(prev_hash: str, fields: EntryFields) -> bytes:
     """The exact bytes an entry's hash is computed over."""
-    return canonical_json(entry_document(prev_hash, fields))
+    document = entry_document(prev_hash, fields)  # nested values are normalised here
+    for value in document.values():
+        if isinstance(value, str):
+            _check_text(value)
+    # Same bytes as canonical_json(document), without normalising everything a second time.
+    text = json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode("utf-8")
 
 
 def entry_hash(prev_hash: str, fields: EntryFields) -> str:

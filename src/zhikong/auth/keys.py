@@ -24,9 +24,11 @@ PII_HMAC = "pii-hmac"  # keyed hash of identity numbers (lookup key)
 PII_AEAD = "pii-aead"  # AES-256-GCM for names and phone numbers at rest
 TOKEN_SIGNING = "token-signing"  # Ed25519 for access tokens
 AUDIT_ANCHOR = "audit-anchor"  # Ed25519 for signed audit-log anchors
+CREDENTIAL_SUBJECT = "credential-subject"  # AES-256-GCM for the issuer-only subject reference
+TRUST_ANCHOR = "trust-anchor"  # Ed25519 that signs this region's published trust list
 
-SYMMETRIC = (PII_HMAC, PII_AEAD)
-SIGNING = (TOKEN_SIGNING, AUDIT_ANCHOR)
+SYMMETRIC = (PII_HMAC, PII_AEAD, CREDENTIAL_SUBJECT)
+SIGNING = (TOKEN_SIGNING, AUDIT_ANCHOR, TRUST_ANCHOR)
 PURPOSES = SYMMETRIC + SIGNING
 KEYRING_FILE = "keyring.json"
 README = """zhikong key directory — 密钥目录
@@ -135,10 +137,17 @@ class FileKeyStore:
             ring = json.loads(ring_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise KeyDirectoryError(f"{ring_path} is unreadable: {exc}") from exc
-        missing = [p for p in PURPOSES if p not in ring.get("keys", {})]
+        if not isinstance(ring.get("keys"), dict):
+            raise KeyDirectoryError(f"{ring_path} has no keys")
+        store = cls(path, ring)
+        missing = [p for p in PURPOSES if p not in ring["keys"]]
         if missing:
-            raise KeyDirectoryError(f"{ring_path} has no key for {', '.join(missing)}")
-        return cls(path, ring)
+            # A directory made by an older zhikong: add the purposes it lacks.
+            created = datetime.fromisoformat(str(ring.get("created_at")))
+            for purpose in missing:
+                store._add_version(purpose, created)
+            store._save()
+        return store
 
     def _save(self) -> None:
         temporary = self.path / (KEYRING_FILE + ".tmp")

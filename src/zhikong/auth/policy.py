@@ -41,6 +41,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "code.appeal.decide": frozenset({"health-officer"}),
     "code.region_risk": frozenset({"commander", "admin"}),
     "code.statistics": frozenset({"health-officer", "commander", "admin"}),
+    "map.read": frozenset({"health-officer", "commander", "admin"}),
+    "map.assess": frozenset({"commander", "admin"}),
+    "map.override": frozenset({"commander", "admin"}),
+    "index.read": frozenset({"health-officer", "commander", "admin"}),
+    "credential.mint": frozenset({"resident"}),
+    "credential.paper": frozenset({"resident", "health-officer"}),
+    "credential.verify": frozenset({"checkpoint", "venue", "health-officer", "commander"}),
+    "rules.read": frozenset({"health-officer", "commander", "admin"}),
+    "rules.publish": frozenset({"health-officer", "commander", "admin"}),
+    "venue.register": frozenset({"venue", "health-officer"}),
+    "venue.approve": frozenset({"health-officer"}),
+    "venue.read": frozenset({"venue", "checkpoint", "health-officer"}),
+    "scan.record": frozenset({"venue", "checkpoint"}),
+    "scan.self": frozenset({"resident"}),
+    "trace.run": frozenset({"health-officer"}),
+    "trace.read": frozenset({"health-officer", "commander", "admin"}),
 }
 # Roles each role may create accounts for (always inside its own jurisdiction).
 MAY_CREATE: dict[str, frozenset[str]] = {

@@ -872,20 +872,38 @@ def designate_region(
     if level == "low":
         return designation, 0, 0, []
     since = today - timedelta(days=window_days)
-    visits = session.execute(
+    # Everyone who declared a trip there, or was scanned at one of its venues, in the window.
+    from zhikong.trace.models import Scan, Venue  # tracing builds on codes: import late
+
+    last_seen: dict[int, date] = {}
+    trips = session.execute(
         select(Trip.resident_id, func.max(Trip.left_on).label("left_on"))
         .join(Region, Region.code == Trip.region_code)
         .where(Region.path.startswith(region.path, autoescape=True), Trip.left_on >= since)
         .group_by(Trip.resident_id)
-        .order_by(Trip.resident_id)
-    ).all()
+    )
+    for resident_id, left_on in trips:
+        last_seen[int(resident_id)] = left_on
+    window_start = datetime.combine(since, datetime.min.time(), policy.zone)
+    scans = session.execute(
+        select(Scan.resident_id, func.max(Scan.at).label("at"))
+        .join(Venue, Venue.id == Scan.venue_id)
+        .join(Region, Region.code == Venue.region_code)
+        .where(Region.path.startswith(region.path, autoescape=True), Scan.at >= window_start)
+        .group_by(Scan.resident_id)
+    )
+    for resident_id, at in scans:
+        seen_on = policy.local_day(at)
+        if seen_on > last_seen.get(int(resident_id), date.min):
+            last_seen[int(resident_id)] = seen_on
+    visits = [(resident_id, last_seen[resident_id]) for resident_id in sorted(last_seen)]
     fact_name = "days_since_high_risk_area" if level == "high" else "days_since_medium_risk_area"
     rows = []
-    for visit in visits:
-        days = max(0, (today - visit.left_on).days)
+    for resident_id, left_on in visits:
+        days = max(0, (today - left_on).days)
         rows.append(
             {
-                "resident_id": visit.resident_id,
+                "resident_id": resident_id,
                 "kind": "region_risk",
                 "occurred_at": now,
                 "recorded_at": now,
@@ -1033,7 +1051,9 @@ def _recolour_incremental(
             session.execute(statement, updates[start : start + 5000])
     if changes:
         for start in range(0, len(changes), 5000):
-            session.execute(insert(ColourChange), changes[start : start + 5000])
+            session.connection().execute(
+                insert(cast(Table, ColourChange.__table__)), changes[start : start + 5000]
+            )
         record_many(session, clock, audit, request_id=current_request_id())
     return len(changes), notices
 

@@ -7,6 +7,7 @@ the `zhikong` command starts fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,68 @@ def trust_verify(
         f"(anchor {summary['signature_verified_with']}), {len(summary['keys'])} keys, "
         f"{revoked} revoked"
     )
+
+
+# -- this installation: export our list, import partners' --------------------------------
+
+
+@trust_app.command("export")
+def trust_export(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout).")
+    ] = None,
+    anchor_out: Annotated[
+        Path | None, typer.Option("--anchor-out", help="Also write our anchor (PEM) here.")
+    ] = None,
+) -> None:
+    """Export this installation's issuer keys as a trust list signed by its anchor."""
+    from cryptography.hazmat.primitives import serialization
+
+    from zhikong.clock import SystemClock
+    from zhikong.credential import issuer
+
+    cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
+    settings = cli.settings_from_context(ctx)
+    keys = cli.keystore_from_context(ctx)
+    store = issuer.open_issuer_keys(settings.resolved_key_dir)
+    if store is None or not store.keys():
+        raise cli.CliError("no issuer signing key; run zhikong keys issuer create REGION")
+    data = issuer.signed_own_trust_list(store, keys, SystemClock().now(), settings.issuer_region)
+    if out is None:
+        sys.stdout.write(data.decode() + "\n")
+    else:
+        out.write_bytes(data)
+        _say(f"trust list written to {out}")
+    if anchor_out is not None:
+        pem = issuer.anchor_public(keys).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        anchor_out.write_bytes(pem)
+        _say(f"anchor written to {anchor_out}")
+
+
+@trust_app.command("import")
+def trust_import(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Partner name, e.g. shanghai.")],
+    document: Annotated[Path, typer.Argument(help="The partner's signed trust list (JSON).")],
+    anchor: Annotated[
+        Path | None, typer.Option("--anchor", help="Partner anchor to pin (first import).")
+    ] = None,
+) -> None:
+    """Accept a partner region's trust list (signature, version and pinned anchor checked)."""
+    from zhikong.credential import issuer
+    from zhikong.credential.trust import TrustListError
+
+    cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", name):
+        raise cli.CliError("NAME: lower-case letters, digits and dashes")
+    settings = cli.settings_from_context(ctx)
+    data = _read(document, "trust list")
+    pinned = _read(anchor, "anchor") if anchor is not None else None
+    try:
+        accepted = issuer.import_partner(settings.var_dir, name, data, pinned)
+    except TrustListError as exc:
+        raise cli.CliError(f"trust list refused: {exc}") from exc
+    _say(f"{name}: trust list version {accepted.version} accepted ({len(accepted.entries)} keys)")

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine, insert, select
@@ -22,8 +23,10 @@ from zhikong.code.models import Trip
 from zhikong.code.policy import DEFAULT_PROFILE, ColourPolicy
 from zhikong.code.schemas import CheckinCreate, EventCreate, OverrideCreate
 from zhikong.code.service import ensure_green_codes
+from zhikong.credential.issuer import ensure_issuer_key
 from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
+from zhikong.map import demo as map_demo
 from zhikong.map.models import Region
 from zhikong.map.packs import DEFAULT_PACK, read_pack
 from zhikong.map.service import install_pack
@@ -37,6 +40,7 @@ from zhikong.residents.service import (
 from zhikong.store import migrate
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.store.meta import get_meta, set_meta
+from zhikong.trace import demo as trace_demo
 
 DEMO_META_KEY = "demo"
 
@@ -131,6 +135,8 @@ def build_demo(
     keys: KeyStore,
     timezone: str = "Asia/Shanghai",
     profile: str = DEFAULT_PROFILE,
+    issuer_key_dir: Path | None = None,
+    issuer_region: str = "330000",
     progress: Progress | None = None,
     fresh: Callable[[Engine], None] = migrate.drop_everything,
 ) -> DemoReport:
@@ -184,11 +190,17 @@ def build_demo(
     progress.finish()
 
     progress.start("健康码 · health codes", None)
+    if issuer_key_dir is not None:
+        ensure_issuer_key(issuer_key_dir, issuer_region, clock.now())
     policy = ColourPolicy.named(profile, timezone)
     with transaction(factory) as session:
         ensure_green_codes(session, clock, policy)
     with transaction(factory) as session:
         story = _code_story(session, clock, policy, seed, reference_day)
+    with transaction(factory) as session:
+        traced = trace_demo.seed(session, clock, policy, seed, keys=keys)
+        story.update({f"trace_{name}": count for name, count in traced.items()})
+    story.update(map_demo.replay(factory, clock, policy, seed, reference_day, timezone))
     with transaction(factory) as session:
         # A signed anchor of the audit log's head, as an operator would export daily.
         export_anchor(session, keys, clock)

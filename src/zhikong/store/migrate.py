@@ -17,7 +17,9 @@ def alembic_config(engine: Engine, script_location: Path = MIGRATIONS_DIR) -> Co
     """An Alembic configuration that runs on the given engine."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser interpolates '%': escape it (URL-encoded passwords and options contain it).
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     config.attributes["engine"] = engine
     return config
 

@@ -6,9 +6,11 @@ from zhikong.audit import models as _audit_models  # noqa: F401
 from zhikong.auth import models as _auth_models  # noqa: F401
 from zhikong.code import models as _code_models  # noqa: F401
 from zhikong.map import models as _map_models  # noqa: F401
+from zhikong.map import risk_models as _risk_map_models  # noqa: F401
 from zhikong.residents import models as _resident_models  # noqa: F401
 from zhikong.rules import models as _rule_models  # noqa: F401
 from zhikong.store import meta as _meta  # noqa: F401
 from zhikong.store.base import Base
+from zhikong.trace import models as _trace_models  # noqa: F401
 
 metadata = Base.metadata

@@ -1,4 +1,5 @@
-"""Page routes: the landing page and the offline API documentation."""
+"""Page routes: the landing page, the API documentation, the cockpit, the resident pages, the
+checkpoint scanner and the officer console (all assets served locally)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,48 @@ def docs() -> HTMLResponse:
         swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
         swagger_favicon_url="/static/favicon.svg",
     )
+
+
+def _page(request: Request, name: str, **context: object) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, {"version": __version__, **context})
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@router.get("/cockpit", response_class=HTMLResponse)
+def cockpit(request: Request) -> HTMLResponse:
+    """数字驾驶舱 · the command centre's cockpit: map, index, codes, alerts."""
+    return _page(request, "cockpit.html")
+
+
+@router.get("/m", response_class=HTMLResponse)
+def resident(request: Request) -> HTMLResponse:
+    """居民端 · the resident's pages (phone first): sign in, apply, my code, check-in."""
+    return _page(request, "m.html")
+
+
+@router.get("/scan", response_class=HTMLResponse)
+def scan(request: Request, held: Annotated[Platform, Depends(platform)]) -> HTMLResponse:
+    """卡口验码 · the checkpoint scanner; the trust anchor is pinned in the page."""
+    return _page(request, "scan.html", anchor=_anchor(held))
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin(request: Request) -> HTMLResponse:
+    """工作台 · the officer console: cases, appeals, overrides, rules, audit."""
+    return _page(request, "admin.html")
+
+
+def _anchor(held: Platform) -> str | None:
+    """The trust anchor's public key (base64 raw Ed25519), when keys are configured."""
+    if held.keys is None:
+        return None
+    try:
+        from zhikong.credential import issuer
+
+        return issuer.anchor_document(held.keys)["public_key"]
+    except Exception:  # no anchor yet: the page fetches /api/v1/credential/anchor instead
+        return None
 
 
 def mount(app: FastAPI) -> None:

@@ -1,0 +1,357 @@
+"""Demo replay of the five-colour map: Zhejiang's official Feb-2020 levels, a few synthetic
+confirmed cases, 14 replayed days of the `zhejiang-2020` assessment and the index of those days.
+
+Everything here is deterministic under the demo seed. Synthetic values are labelled as such:
+case reports carry a note saying so, outside data are stored with source `synthetic`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from zhikong.clock import Clock
+from zhikong.code import service as code_service
+from zhikong.code.models import CodeEvent, Trip
+from zhikong.code.policy import ColourPolicy
+from zhikong.code.schemas import EventCreate
+from zhikong.index.store import compute_and_store
+from zhikong.map.assessment import (
+    _colour_counts,
+    county_indicators,
+    run_assessment,
+    store_official,
+)
+from zhikong.map.models import Region
+from zhikong.map.risk import OFFICIAL_SUFFIX
+from zhikong.map.risk_models import IndicatorValue
+from zhikong.residents.models import Resident
+from zhikong.store.engine import transaction
+
+PROFILE = "zhejiang-2020"
+OFFICIAL_PROFILE = PROFILE + OFFICIAL_SUFFIX
+OFFICIAL_VERSION = "2020-02"
+OFFICIAL_FILE = "zhejiang_five_colour_county_risk_feb2020.csv"
+INDEX_CONFIG = "zhikong-2020"
+REPLAY_DAYS = 14
+INDEX_DRAWS = 200
+ACTOR = "system:demo"
+SYNTHETIC_NOTE = "合成演示病例，非真实病例 · synthetic demo case, not a real case"
+SYNTHETIC_COUNTIES = 6
+LEVEL_CODES = {"1": "green", "2": "blue", "3": "yellow", "4": "orange", "5": "red"}
+# Outside data the platform does not hold: (indicator, low, high, daily gain, ceiling).
+_OUTSIDE_FLOW: tuple[tuple[str, float, float, float, float], ...] = (
+    ("bus_route_reopening_rate", 40.0, 85.0, 2.0, 100.0),
+    ("enterprise_resumption_rate", 30.0, 75.0, 2.5, 100.0),
+    ("electricity_recovery", 45.0, 80.0, 1.5, 120.0),
+    ("traffic_flow_recovery", 35.0, 75.0, 2.0, 120.0),
+    ("parcel_volume_recovery", 50.0, 90.0, 1.5, 120.0),
+    ("retail_opening_rate", 40.0, 85.0, 2.0, 100.0),
+)
+
+
+def official_rows() -> list[dict[str, Any]]:
+    """The bundled official Feb-2020 county levels, as rows for `store_official`."""
+    text = (
+        resources.files("zhikong.map").joinpath("data", OFFICIAL_FILE).read_text(encoding="utf-8")
+    )
+    rows = []
+    for item in csv.DictReader(io.StringIO(text)):
+        sources = item["source_ids"].replace(";", ", ")
+        rows.append(
+            {
+                "region": item["adcode"],
+                "day": date.fromisoformat(item["as_of_date"]),
+                "level": LEVEL_CODES[item["risk_level"]],
+                "reasons": [
+                    {
+                        "zh": f"浙江省官方发布（{item['published_date']}）：{item['name_zh']}为"
+                        f"{item['risk_level_zh']}；判定方式 {item['determination']}；"
+                        f"来源 {sources}",
+                        "en": f"published by Zhejiang on {item['published_date']}: "
+                        f"{item['risk_level_en']} ({item['determination']}; sources {sources})",
+                    }
+                ],
+            }
+        )
+    return rows
+
+
+def load_official(session: Session, clock: Clock) -> int:
+    """Store the official Feb-2020 levels under `zhejiang-2020.official`; rows stored."""
+    return store_official(
+        session,
+        clock,
+        profile_id=OFFICIAL_PROFILE,
+        rule_version=OFFICIAL_VERSION,
+        rows=official_rows(),
+    )
+
+
+def synthetic_cases(
+    session: Session, clock: Clock, policy: ColourPolicy, *, seed: int, today: date
+) -> int:
+    """Report a few synthetic confirmed cases in several counties over the last 14 days."""
+    rng = random.Random(seed + 14)
+    counties = list(
+        session.scalars(select(Region.code).where(Region.level == "county").order_by(Region.code))
+    )
+    now = clock.now()
+    # Events are judged by the colour rule in force on their day: stay inside its validity.
+    window = min(REPLAY_DAYS, (today - policy.rule.document.validity.from_).days + 1)
+    reported = 0
+    if window <= 0:
+        return reported
+    for county in sorted(rng.sample(counties, min(SYNTHETIC_COUNTIES, len(counties)))):
+        people = list(
+            session.scalars(
+                select(Resident)
+                .where(Resident.county_code == county)
+                .order_by(Resident.id)
+                .limit(40)
+            )
+        )
+        if not people:
+            continue
+        for person in rng.sample(people, min(len(people), rng.randint(1, 3))):
+            at = now - timedelta(days=rng.randrange(0, window))
+            reported += 1
+            code_service.officer_event(
+                session,
+                clock,
+                policy,
+                person,
+                actor=ACTOR,
+                body=EventCreate(
+                    client_request_id=f"demo-map-case-{reported:04d}",
+                    kind="case_report",
+                    case_status="confirmed",
+                    occurred_at=at,
+                    note=SYNTHETIC_NOTE,
+                ),
+            )
+    return reported
+
+
+def platform_indicators(session: Session, clock: Clock, days: Sequence[date], timezone: str) -> int:
+    """Compute and store the platform indicators of every county for many days at once.
+
+    The same values as `compute_platform_indicators`, day by day, written with one bulk insert
+    (the demo replays 14 days for 90 counties and must stay fast); rows written.
+    """
+    zone = ZoneInfo(timezone)
+    counties = list(
+        session.execute(
+            select(Region.code, Region.population)
+            .where(Region.level == "county")
+            .order_by(Region.code)
+        )
+    )
+    codes = [code for code, _ in counties]
+    last = max(days)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    overseas = {
+        (row.resident_id, row.left_on)
+        for row in session.execute(
+            select(Trip.resident_id, Trip.left_on).where(Trip.overseas.is_(True))
+        )
+    }
+    per: dict[str, list[tuple[date, bool, str | None]]] = defaultdict(list)
+    for occurred, data, county, resident_id in session.execute(
+        select(CodeEvent.occurred_at, CodeEvent.data, Resident.county_code, Resident.id)
+        .join(Resident, Resident.id == CodeEvent.resident_id)
+        .where(CodeEvent.kind == "case_report", CodeEvent.occurred_at < end)
+    ):
+        facts = (data or {}).get("facts") or {}
+        if facts.get("case_status") != "confirmed":
+            continue
+        local_day = occurred.astimezone(zone).date()
+        imported = bool((data or {}).get("imported")) or any(
+            resident == resident_id and 0 <= (local_day - left).days <= 14
+            for resident, left in overseas
+        )
+        per[county].append((local_day, imported, (data or {}).get("cluster")))
+    session.execute(
+        delete(IndicatorValue).where(
+            IndicatorValue.day.in_(list(days)),
+            IndicatorValue.region_code.in_(codes),
+            IndicatorValue.source == "platform",
+        )
+    )
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    for day in days:
+        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+        colours = _colour_counts(session, day_end, codes)
+        for code, population in counties:
+            seen = [case for case in per.get(code, []) if case[0] <= day]
+            values = county_indicators(seen, day, population)
+            greens, total = colours.get(code, (0, 0))
+            values["green_code_share"] = 100.0 * greens / total if total else None
+            provenance = {
+                "from": "code_event(case_report confirmed), code_colour_change",
+                "cases_seen": len(seen),
+                "codes": total,
+            }
+            rows.extend(
+                {
+                    "region_code": code,
+                    "day": day,
+                    "indicator": name,
+                    "value": value,
+                    "source": "platform",
+                    "provenance": provenance,
+                    "recorded_at": now,
+                }
+                for name, value in values.items()
+            )
+    if rows:
+        session.execute(insert(IndicatorValue), rows)
+    return len(rows)
+
+
+def synthetic_outside_data(
+    session: Session, clock: Clock, *, seed: int, days: Sequence[date]
+) -> int:
+    """Store labelled synthetic values for the index indicators the platform does not hold."""
+    counties = list(
+        session.scalars(select(Region.code).where(Region.level == "county").order_by(Region.code))
+    )
+    cases = {
+        (row.region_code, row.day): row.value or 0.0
+        for row in session.execute(
+            select(IndicatorValue.region_code, IndicatorValue.day, IndicatorValue.value).where(
+                IndicatorValue.indicator == "new_cases_7d",
+                IndicatorValue.day.in_(list(days)),
+                IndicatorValue.source == "platform",
+            )
+        )
+    }
+    rng = np.random.default_rng(seed + 2020)
+    names = [
+        *(spec[0] for spec in _OUTSIDE_FLOW),
+        "close_contacts_managed_24h_share",
+        "new_cases_in_quarantine_share",
+        "unknown_source_cases",
+    ]
+    session.execute(
+        delete(IndicatorValue).where(
+            IndicatorValue.indicator.in_(names),
+            IndicatorValue.day.in_(list(days)),
+            IndicatorValue.source == "synthetic",
+        )
+    )
+    now: datetime = clock.now()
+    provenance = {
+        "synthetic": True,
+        "note": "合成演示数据，非真实数据 · synthetic demo data, not real",
+        "generator": "zhikong.map.demo.synthetic_outside_data",
+        "seed": seed,
+    }
+    base = {
+        name: rng.uniform(low, high, size=len(counties))
+        for name, low, high, _gain, _ceiling in _OUTSIDE_FLOW
+    }
+    rows: list[dict[str, Any]] = []
+
+    def add(code: str, day: date, name: str, value: float) -> None:
+        rows.append(
+            {
+                "region_code": code,
+                "day": day,
+                "indicator": name,
+                "value": round(value, 2),
+                "source": "synthetic",
+                "provenance": provenance,
+                "recorded_at": now,
+            }
+        )
+
+    for t, day in enumerate(sorted(days)):
+        noise = rng.normal(0.0, 2.0, size=(len(_OUTSIDE_FLOW), len(counties)))
+        managed = rng.uniform(80.0, 100.0, size=len(counties))
+        quarantined = rng.uniform(20.0, 95.0, size=len(counties))
+        unknown_share = rng.uniform(0.0, 0.5, size=len(counties))
+        for c, code in enumerate(counties):
+            for f, (name, _low, _high, gain, ceiling) in enumerate(_OUTSIDE_FLOW):
+                value = base[name][c] + gain * t + noise[f, c]
+                add(code, day, name, float(min(ceiling, max(0.0, value))))
+            add(code, day, "close_contacts_managed_24h_share", float(managed[c]))
+            recent = cases.get((code, day), 0.0)
+            if recent > 0:
+                add(code, day, "new_cases_in_quarantine_share", float(quarantined[c]))
+            add(code, day, "unknown_source_cases", float(int(recent * unknown_share[c] + 0.5)))
+    if rows:
+        session.execute(insert(IndicatorValue), rows)
+    return len(rows)
+
+
+def replay(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    policy: ColourPolicy,
+    seed: int,
+    today: date,
+    timezone: str = "Asia/Shanghai",
+) -> dict[str, int]:
+    """Load the official maps, add synthetic cases, replay 14 days of assessment and index."""
+    days = [today - timedelta(days=back) for back in range(REPLAY_DAYS - 1, -1, -1)]
+    with transaction(factory) as session:
+        official = load_official(session, clock)
+        cases = synthetic_cases(session, clock, policy, seed=seed, today=today)
+    with transaction(factory) as session:
+        platform_indicators(session, clock, days, timezone)
+        for day in days:
+            run_assessment(
+                session,
+                clock,
+                policy,
+                profile_id=PROFILE,
+                day=day,
+                parent="330000",
+                actor=ACTOR,
+                timezone=timezone,
+                designate=False,
+                compute_indicators=False,
+            )
+    with transaction(factory) as session:
+        outside = synthetic_outside_data(session, clock, seed=seed, days=days)
+        index = compute_and_store(
+            session,
+            clock,
+            days=days,
+            config_id=INDEX_CONFIG,
+            parent="330000",
+            draws=INDEX_DRAWS,
+            seed=seed,
+            actor=ACTOR,
+        )
+    return {
+        "map_official_rows": official,
+        "map_synthetic_cases": cases,
+        "map_replayed_days": len(days),
+        "map_synthetic_outside_values": outside,
+        "index_rows": index.rows,
+    }
+
+
+__all__ = [
+    "OFFICIAL_PROFILE",
+    "REPLAY_DAYS",
+    "load_official",
+    "official_rows",
+    "replay",
+    "synthetic_cases",
+    "synthetic_outside_data",
+]

@@ -1,0 +1,1 @@
+"""Venues (场所码), scans, contact tracing, spatio-temporal companions, chains and clusters."""

@@ -1,0 +1,169 @@
+// Officer console: report events, decide appeals, manual colours, rule documents, audit.
+// Everything is scoped by the API to the officer's jurisdiction.
+import { Session, announce, colourLabel, esc, fmtTime, initLang, requestId, t } from "./common.js";
+
+const session = new Session("staff");
+const $ = (id) => document.getElementById(id);
+let me = null;
+
+function message(text, kind = "info") { announce("message", text, kind); }
+
+function showTab(name) {
+  document.querySelectorAll("[role=tabpanel]").forEach((el) => { el.hidden = el.id !== `tab-${name}`; });
+  document.querySelectorAll("[role=tab]").forEach((el) => el.setAttribute("aria-selected", String(el.dataset.tab === name)));
+  ({ appeals: loadAppeals, rules: loadRules }[name] || (() => {}))();
+}
+
+async function boot() {
+  if (!session.signedIn) { $("signin").hidden = false; $("console").hidden = true; return; }
+  try {
+    me = await session.json("/api/v1/auth/me");
+  } catch { session.signOut(); $("signin").hidden = false; return; }
+  $("signin").hidden = true;
+  $("console").hidden = false;
+  $("signout").hidden = false;
+  $("who").textContent = `${me.username || ""} · ${me.role || ""} · ${me.region_code || t("全域", "all")}`;
+  showTab("events");
+  document.body.dataset.ready = "1";
+}
+
+async function reportEvent(event) {
+  event.preventDefault();
+  const kind = $("ev-kind").value;
+  const body = { client_request_id: requestId("event"), kind };
+  if (kind === "case_report") body.case_status = $("ev-case").value;
+  if (kind === "test_result") body.result = $("ev-result").value;
+  if (kind === "case_closed") body.outcome = "recovered";
+  if ($("ev-note").value.trim()) body.note = $("ev-note").value.trim();
+  try {
+    const result = await session.json(`/api/v1/code/residents/${$("ev-resident").value.trim()}/events`, { method: "POST", json: body });
+    $("ev-result-box").innerHTML = `<p class="notice" data-kind="ok" data-colour="${esc(result.code.colour)}">${t("已上报", "Reported")} #${esc(result.event_id)} · ${t("当前", "now")} <span class="chip ${esc(result.code.colour)}">${esc(colourLabel(result.code.colour))}</span></p>`;
+  } catch (error) { $("ev-result-box").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function loadAppeals() {
+  try {
+    const rows = await session.json("/api/v1/code/appeals?status=open");
+    $("appeals").innerHTML = rows.length ? `<table><tr><th>#</th><th>${t("居民", "Resident")}</th><th>${t("内容", "Text")}</th><th>${t("时限", "Deadline")}</th><th></th></tr>
+      ${rows.map((a) => `<tr><td>${a.id}</td><td>${a.resident_id}</td><td>${esc(a.text)}</td><td class="${a.overdue ? "overdue" : ""}">${esc(fmtTime(a.deadline_at))}${a.overdue ? t("（已超时）", " (overdue)") : ""}</td>
+      <td><input data-decision="${a.id}" aria-label="decision" data-zh-placeholder="处理意见" placeholder="${t("处理意见", "decision")}">
+      <button type="button" data-uphold="${a.id}">${t("支持", "Uphold")}</button> <button type="button" class="secondary" data-reject="${a.id}">${t("驳回", "Reject")}</button></td></tr>`).join("")}</table>`
+      : `<p class="muted">${t("没有待处理的申诉", "No open appeals")}</p>`;
+  } catch (error) { $("appeals").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function decide(id, upheld) {
+  const text = document.querySelector(`[data-decision="${id}"]`).value.trim() || (upheld ? "经核查，申诉成立" : "经核查，维持原判");
+  try {
+    await session.json(`/api/v1/code/appeals/${id}/decision`, { method: "POST", json: { upheld, decision: text } });
+    message(t("已处理", "Decided"), "ok");
+    loadAppeals();
+  } catch (error) { message(error.message, "error"); }
+}
+
+async function setOverride(event) {
+  event.preventDefault();
+  try {
+    const until = new Date($("ov-until").value).toISOString();
+    const result = await session.json(`/api/v1/code/residents/${$("ov-resident").value.trim()}/overrides`, {
+      method: "POST",
+      json: { client_request_id: requestId("override"), colour: $("ov-colour").value, until, legal_basis: $("ov-basis").value.trim() },
+    });
+    $("ov-result").innerHTML = `<p class="notice" data-kind="ok">${t("已赋码", "Set")} <span class="chip ${esc(result.code.colour)}">${esc(colourLabel(result.code.colour))}</span> ${t("至", "until")} ${esc(fmtTime(result.code.override_until))}</p>`;
+  } catch (error) { $("ov-result").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function loadRules() {
+  try {
+    const rows = await session.json("/api/v1/rules");
+    $("rules").innerHTML = `<table><tr><th>ID</th><th>${t("版本", "Version")}</th><th>${t("状态", "Status")}</th><th>${t("标题", "Title")}</th><th>${t("区域", "Regions")}</th><th></th></tr>
+      ${rows.map((r) => `<tr><td>${esc(r.rule_id)}</td><td>${esc(r.version)}</td><td>${r.status === "published" ? t("已发布", "published") : t("草稿", "draft")}</td>
+      <td>${esc(t(r.title_zh, r.title_en))}</td><td>${esc(r.regions.join(", "))}</td>
+      <td><button type="button" class="secondary small" data-view="${esc(r.rule_id)}|${esc(r.version)}">${t("查看", "View")}</button>
+      ${r.status === "draft" ? `<button type="button" class="small" data-publish="${esc(r.rule_id)}|${esc(r.version)}">${t("发布", "Publish")}</button>` : ""}</td></tr>`).join("")}</table>`;
+  } catch (error) { $("rules").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+function format(text) { return /^\s*[{[]/.test(text) ? "json" : "yaml"; }
+
+function renderReport(report) {
+  $("rule-report").innerHTML = `<p class="notice" data-kind="${report.passed ? "ok" : "error"}">${esc(report.rule_id)} ${esc(report.rule_version)}: ${report.cases.filter((c) => c.passed).length}/${report.cases.length} ${t("个测试通过", "tests pass")}</p>
+    <ul>${report.cases.filter((c) => !c.passed).map((c) => `<li>${esc(c.name)}: ${esc(c.error || JSON.stringify(c.actual))}</li>`).join("")}</ul>`;
+}
+
+async function ruleAction(target) {
+  try {
+    if (target.dataset.view) {
+      const [id, version] = target.dataset.view.split("|");
+      const rule = await session.json(`/api/v1/rules/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}`);
+      $("rule-text").value = rule.source;
+    } else if (target.dataset.publish) {
+      const [id, version] = target.dataset.publish.split("|");
+      const result = await session.json(`/api/v1/rules/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}/publish`, { method: "POST" });
+      renderReport(result.report);
+      loadRules();
+    }
+  } catch (error) { message(error.message, "error"); }
+}
+
+async function testRule() {
+  const text = $("rule-text").value;
+  try { renderReport(await session.json("/api/v1/rules/test", { method: "POST", json: { text, format: format(text) } })); }
+  catch (error) { $("rule-report").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function saveDraft() {
+  const text = $("rule-text").value;
+  try {
+    const saved = await session.json("/api/v1/rules/drafts", { method: "POST", json: { text, format: format(text) } });
+    message(t(`已保存草稿 ${saved.rule_id} ${saved.version}`, `Draft ${saved.rule_id} ${saved.version} saved`), "ok");
+    loadRules();
+  } catch (error) { message(error.message, "error"); }
+}
+
+async function verifyAudit() {
+  try {
+    const result = await session.json("/api/v1/audit/verify");
+    $("audit-state").textContent = JSON.stringify(result);
+    $("audit-state").dataset.ok = String(Boolean(result.ok ?? result.valid ?? result.intact));
+  } catch (error) { $("audit-state").textContent = error.message; }
+}
+
+async function loadAudit() {
+  const subject = $("audit-subject").value.trim();
+  try {
+    const data = await session.json(`/api/v1/audit/entries${subject ? `?subject=${encodeURIComponent(subject)}` : ""}`);
+    const rows = Array.isArray(data) ? data : data.items || [];
+    $("audit").innerHTML = `<table><tr><th>#</th><th>${t("时间", "At")}</th><th>${t("操作者", "Actor")}</th><th>${t("动作", "Action")}</th><th>${t("对象", "Subject")}</th></tr>
+      ${rows.map((e) => `<tr><td>${esc(e.seq ?? e.id)}</td><td>${esc(fmtTime(e.at || e.created_at))}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td>${esc(e.subject)}</td></tr>`).join("")}</table>`;
+  } catch (error) { $("audit").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+function main() {
+  initLang();
+  $("signin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try { await session.signInPassword($("username").value, $("password").value); await boot(); }
+    catch (error) { message(error.message, "error"); }
+  });
+  $("signout").addEventListener("click", () => { session.signOut(); location.reload(); });
+  document.querySelectorAll("[role=tab]").forEach((el) => el.addEventListener("click", () => showTab(el.dataset.tab)));
+  $("event").addEventListener("submit", reportEvent);
+  $("override").addEventListener("submit", setOverride);
+  $("appeals").addEventListener("click", (event) => {
+    const target = event.target.closest("button");
+    if (!target) return;
+    if (target.dataset.uphold) decide(target.dataset.uphold, true);
+    if (target.dataset.reject) decide(target.dataset.reject, false);
+  });
+  $("rules").addEventListener("click", (event) => { const b = event.target.closest("button"); if (b) ruleAction(b); });
+  $("rule-test").addEventListener("click", testRule);
+  $("rule-draft").addEventListener("click", saveDraft);
+  $("audit-verify").addEventListener("click", verifyAudit);
+  $("audit-load").addEventListener("click", loadAudit);
+  const until = new Date(Date.now() + 7 * 86400e3);
+  $("ov-until").value = until.toISOString().slice(0, 16);
+  boot();
+}
+
+main();
