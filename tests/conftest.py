@@ -163,14 +163,17 @@ class Installation:
 
 @pytest.fixture
 def installation(
-    empty_engine: Engine, clock: FixedClock, keys: FileKeyStore
+    empty_engine: Engine, clock: FixedClock, keys: FileKeyStore, tmp_path: Path
 ) -> Iterator[Installation]:
-    """A demo platform (1,000 residents, demo accounts) behind a test client."""
-    report = build_demo(empty_engine, people=1_000, seed=4, clock=clock, keys=keys)
+    """A demo platform (1,000 residents, demo accounts, issuer key) behind a test client."""
+    report = build_demo(
+        empty_engine, people=1_000, seed=4, clock=clock, keys=keys, issuer_key_dir=keys.path
+    )
     sms = LogSmsSender()
     notifier = LogNotifier()
+    settings = Settings(var_dir=tmp_path / "var", key_dir=keys.path)
     app = create_app(
-        Settings(), engine=empty_engine, clock=clock, keys=keys, sms=sms, notifier=notifier
+        settings, engine=empty_engine, clock=clock, keys=keys, sms=sms, notifier=notifier
     )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Installation(client, empty_engine, clock, keys, sms, report, notifier)

@@ -184,6 +184,7 @@ CASES += [
         {"region_code": "330102", "level": "high", "basis": "neighbour tries"},
     ),
     Case("GET", "/api/v1/code/statistics?region=330100", "nb.commander", 403),
+    Case("GET", "/api/v1/code/quarantine?region=330102", "xihu.officer", 403),
     Case("POST", "/api/v1/code/residents/{code_resident}/credential", "resident-b", 404),
     Case("GET", "/api/v1/code/residents/{code_resident}/paper.png", "xihu.officer", 404),
     # Rule documents are published law: anyone of the applying roles reads and tests them;
@@ -289,9 +290,12 @@ def installation(
         engine = make_engine(f"sqlite:///{folder / 'zhikong.db'}")
     else:
         engine = make_engine(request.getfixturevalue("postgres_server").create_database())
-    report = build_demo(engine, people=1_000, seed=4, clock=clock, keys=keys)
+    report = build_demo(
+        engine, people=1_000, seed=4, clock=clock, keys=keys, issuer_key_dir=keys.path
+    )
     sms, notifier = LogSmsSender(), LogNotifier()
-    app = create_app(Settings(), engine=engine, clock=clock, keys=keys, sms=sms, notifier=notifier)
+    settings = Settings(var_dir=folder / "var", key_dir=keys.path)
+    app = create_app(settings, engine=engine, clock=clock, keys=keys, sms=sms, notifier=notifier)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Installation(client, engine, clock, keys, sms, report, notifier)
     engine.dispose()

@@ -36,8 +36,11 @@ def _platform() -> dict[str, Any]:
     clock = FixedClock(datetime(2020, 2, 20, 2, 0, tzinfo=UTC))
     keys = FileKeyStore.init(folder / "keys", clock.now())
     engine = make_engine(f"sqlite:///{folder / 'fuzz.db'}")
-    report = build_demo(engine, people=300, seed=1, clock=clock, keys=keys)
-    app = create_app(Settings(), engine=engine, clock=clock, keys=keys, sms=LogSmsSender())
+    report = build_demo(
+        engine, people=300, seed=1, clock=clock, keys=keys, issuer_key_dir=folder / "keys"
+    )
+    settings = Settings(var_dir=folder / "var", key_dir=folder / "keys")
+    app = create_app(settings, engine=engine, clock=clock, keys=keys, sms=LogSmsSender())
     password = next(a.password for a in report.accounts if a.username == "admin")
     with TestClient(app) as client:
         token = client.post(

@@ -61,3 +61,50 @@ def test_officer_reports_and_the_contact_turns_red(
     page.fill("#ev-resident", str(resident_id))
     page.click("#event button[type=submit]")
     expect(page.locator("#ev-result-box .notice")).to_have_attribute("data-kind", "error")
+
+
+def test_quarantine_and_tracing_tabs(server: Server, context: BrowserContext, page: Page) -> None:
+    """The officer sees a quarantined resident listed, traces them as a case, lists clusters."""
+    from .helpers import declare, resident_headers
+
+    phone = "13700007002"
+    resident_id = declare(server, resident_headers(server, phone), phone)["resident_id"]
+    page.goto("/admin")
+    page.fill("#username", "shangcheng.officer")
+    page.fill("#password", server.accounts["shangcheng.officer"])
+    page.click("#signin button[type=submit]")
+    expect(page.locator("#console")).to_be_visible()
+    page.fill("#ev-resident", str(resident_id))
+    page.select_option("#ev-kind", "quarantine_start")
+    page.click("#event button[type=submit]")
+    expect(page.locator("#ev-result-box .notice")).to_have_attribute("data-kind", "ok")
+
+    # The quarantine tab lists them (masked), for the officer's own county by default.
+    page.click("[data-tab=quarantine]")
+    expect(page.locator("#q-region")).to_have_value("330102")
+    row = page.locator(f"#quarantine-list tr[data-resident='{resident_id}']")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("330102")
+    shoot(page, "admin-quarantine")
+
+    # The tracing tab traces a case by resident id and lists the county's clusters.
+    page.click("[data-tab=tracing]")
+    expect(page.locator("#clusters table, #clusters p")).to_be_visible()
+    page.fill("#tr-resident", str(resident_id))
+    page.click("#trace button[type=submit]")
+    # Without an onset or a first positive sample the API explains what is missing.
+    expect(page.locator("#trace-result .notice")).to_have_attribute("data-kind", "error")
+    page.evaluate(
+        "document.getElementById('tr-onset').value = "
+        "new Date(Date.now() - 2 * 86400e3).toISOString().slice(0, 16)"
+    )
+    page.click("#trace button[type=submit]")
+    expect(page.locator("#trace-result .notice")).to_have_attribute("data-kind", "ok")
+    expect(page.locator("#trace-result .notice")).to_contain_text("流调")
+    shoot(page, "admin-tracing")
+
+    # English on request, like the other tabs.
+    page.click("#lang-switch")
+    page.click("[data-tab=quarantine]")
+    expect(page.locator("#tab-quarantine h2")).to_contain_text("Quarantine list")
+    expect(page.locator("#quarantine-list")).to_contain_text("in quarantine")

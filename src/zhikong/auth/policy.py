@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "code.appeal.decide": frozenset({"health-officer"}),
     "code.region_risk": frozenset({"commander", "admin"}),
     "code.statistics": frozenset({"health-officer", "commander", "admin"}),
+    "code.quarantine.read": frozenset({"health-officer", "commander", "admin"}),
     "map.read": frozenset({"health-officer", "commander", "admin"}),
     "map.assess": frozenset({"commander", "admin"}),
     "map.override": frozenset({"commander", "admin"}),

@@ -94,6 +94,7 @@ class HealthCode(Base):
     """A resident's current code: the latest result of the colour policy over their events."""
 
     __tablename__ = "health_code"
+    __table_args__ = (Index("ix_health_code_county_colour", "county_code", "colour"),)
 
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
     colour: Mapped[str] = mapped_column(String(8), nullable=False, index=True)

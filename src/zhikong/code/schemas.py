@@ -350,3 +350,14 @@ class ColourCount(BaseModel):
     region_code: str
     counts: dict[str, int]
     total: int
+
+
+class QuarantineRead(BaseModel):
+    """A resident currently in quarantine (masked data only)."""
+
+    resident_id: int
+    masked_name: str | None
+    county_code: str
+    since: datetime
+    days: int = Field(description="whole days in quarantine so far")
+    colour: str | None = Field(description="current health-code colour, if any")

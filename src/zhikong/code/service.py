@@ -1097,6 +1097,32 @@ def colour_counts(session: Session, region_path: str) -> dict[str, int]:
     return {str(colour): int(count) for colour, count in rows}
 
 
+def colour_counts_by_county(session: Session, region_path: str) -> dict[str, dict[str, int]]:
+    """Codes per colour for every county under a region, keyed by the county's path.
+
+    One aggregate over the (county_code, colour) index, then joined to the ~100 region rows:
+    the cockpit's statistics roll these up instead of joining every code to its region.
+    """
+    counts = session.execute(
+        select(HealthCode.county_code, HealthCode.colour, func.count()).group_by(
+            HealthCode.county_code, HealthCode.colour
+        )
+    ).all()
+    paths = dict(
+        session.execute(
+            select(Region.code, Region.path).where(
+                Region.path.startswith(region_path, autoescape=True)
+            )
+        ).all()
+    )
+    result: dict[str, dict[str, int]] = {}
+    for county, colour, count in counts:
+        path = paths.get(county)
+        if path is not None:
+            result.setdefault(path, {})[str(colour)] = int(count)
+    return result
+
+
 def holders_of(session: Session, user_id: int) -> list[CodeHolder]:
     """The codes an account holds (its own and its dependants')."""
     return list(

@@ -35,6 +35,7 @@ from zhikong.code.schemas import (
     EventResult,
     HeldCode,
     OverrideCreate,
+    QuarantineRead,
     ReasonRead,
     RegionRiskCreate,
     RegionRiskResult,
@@ -580,8 +581,97 @@ def statistics(
     children = session.scalars(
         select(Region).where(Region.parent_code == region).order_by(Region.code)
     ).all()
+    per_county = service.colour_counts_by_county(session, parent.path)
     result = []
     for item in [parent, *children]:
-        counts = service.colour_counts(session, item.path)
+        counts: dict[str, int] = {}
+        for path, colours in per_county.items():
+            if path.startswith(item.path):
+                for colour, count in colours.items():
+                    counts[colour] = counts.get(colour, 0) + count
         result.append(ColourCount(region_code=item.code, counts=counts, total=sum(counts.values())))
     return result
+
+
+@router.get(
+    "/quarantine",
+    response_model=list[QuarantineRead],
+    responses=PROBLEMS,
+    summary="隔离人员 · Residents currently in quarantine",
+)
+def quarantine_list(
+    principal: Annotated[Principal, Depends(allow("code.quarantine.read"))],
+    held: Annotated[Platform, Depends(platform)],
+    session: Annotated[Session, Depends(db_session)],
+    region: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,32}$")] = None,
+) -> list[QuarantineRead]:
+    """Residents of a region (and below) whose latest quarantine start has no later end."""
+    code = region or principal.region_code or "330000"
+    area = session.get(Region, code)
+    if area is None:
+        raise Problem(
+            404,
+            f"query parameter 'region': no region with code {code}",
+            errors=[{"in": "query", "name": "region", "message": "unknown region"}],
+        )
+    ensure_in_jurisdiction(session, principal, code)
+    rows = session.execute(
+        select(CodeEvent.id, CodeEvent.resident_id, CodeEvent.kind, CodeEvent.occurred_at)
+        .join(Resident, Resident.id == CodeEvent.resident_id)
+        .join(Region, Region.code == Resident.county_code)
+        .where(
+            CodeEvent.kind.in_(("quarantine_start", "quarantine_end")),
+            Region.path.startswith(area.path, autoescape=True),
+        )
+    ).all()
+    voided = _voided_events(session, {row.resident_id for row in rows})
+    latest: dict[tuple[int, str], tuple[datetime, int]] = {}
+    for row in rows:
+        if row.id in voided:
+            continue
+        key = (row.resident_id, row.kind)
+        if key not in latest or (row.occurred_at, row.id) > latest[key]:
+            latest[key] = (row.occurred_at, row.id)
+    since = {
+        resident_id: started
+        for (resident_id, kind), started in latest.items()
+        if kind == "quarantine_start"
+        and (
+            (resident_id, "quarantine_end") not in latest
+            or latest[(resident_id, "quarantine_end")] < started
+        )
+    }
+    if not since:
+        return []
+    people = session.execute(
+        select(Resident, HealthCode.colour)
+        .outerjoin(HealthCode, HealthCode.resident_id == Resident.id)
+        .where(Resident.id.in_(list(since)))
+    ).all()
+    now = held.clock.now()
+    result = [
+        QuarantineRead(
+            resident_id=person.id,
+            masked_name=person.name_masked,
+            county_code=person.county_code,
+            since=since[person.id][0],
+            days=max(0, (now - since[person.id][0]).days),
+            colour=colour,
+        )
+        for person, colour in people
+    ]
+    return sorted(result, key=lambda item: (item.since, item.resident_id))
+
+
+def _voided_events(session: Session, resident_ids: set[int]) -> set[int]:
+    """Ids of events voided by upheld appeals of these residents."""
+    voided: set[int] = set()
+    if not resident_ids:
+        return voided
+    for data in session.scalars(
+        select(CodeEvent.data).where(
+            CodeEvent.kind == "appeal_upheld", CodeEvent.resident_id.in_(list(resident_ids))
+        )
+    ):
+        voided.update(int(i) for i in (data or {}).get("voids", []))
+    return voided

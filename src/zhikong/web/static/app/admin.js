@@ -11,7 +11,7 @@ function message(text, kind = "info") { announce("message", text, kind); }
 function showTab(name) {
   document.querySelectorAll("[role=tabpanel]").forEach((el) => { el.hidden = el.id !== `tab-${name}`; });
   document.querySelectorAll("[role=tab]").forEach((el) => el.setAttribute("aria-selected", String(el.dataset.tab === name)));
-  ({ appeals: loadAppeals, rules: loadRules }[name] || (() => {}))();
+  ({ appeals: loadAppeals, rules: loadRules, quarantine: loadQuarantine, tracing: loadClusters }[name] || (() => {}))();
 }
 
 async function boot() {
@@ -23,6 +23,8 @@ async function boot() {
   $("console").hidden = false;
   $("signout").hidden = false;
   $("who").textContent = `${me.username || ""} · ${me.role || ""} · ${me.region_code || t("全域", "all")}`;
+  $("q-region").value = $("q-region").value || me.region_code || "330000";
+  $("cl-region").value = $("cl-region").value || me.region_code || "330000";
   showTab("events");
   document.body.dataset.ready = "1";
 }
@@ -71,6 +73,61 @@ async function setOverride(event) {
     });
     $("ov-result").innerHTML = `<p class="notice" data-kind="ok">${t("已赋码", "Set")} <span class="chip ${esc(result.code.colour)}">${esc(colourLabel(result.code.colour))}</span> ${t("至", "until")} ${esc(fmtTime(result.code.override_until))}</p>`;
   } catch (error) { $("ov-result").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function loadQuarantine() {
+  const region = $("q-region").value.trim();
+  if (!region) return;
+  try {
+    const rows = await session.json(`/api/v1/code/quarantine?region=${encodeURIComponent(region)}`);
+    $("quarantine-list").innerHTML = rows.length ? `<p>${t(`共 ${rows.length} 人在隔离`, `${rows.length} in quarantine`)}</p>
+      <table><tr><th>${t("居民编号", "Resident")}</th><th>${t("姓名", "Name")}</th><th>${t("区县", "County")}</th><th>${t("开始", "Since")}</th><th>${t("天数", "Days")}</th><th>${t("当前码", "Code")}</th></tr>
+      ${rows.map((q) => `<tr data-resident="${esc(q.resident_id)}"><td>${esc(q.resident_id)}</td><td>${esc(q.masked_name || "—")}</td><td>${esc(q.county_code)}</td>
+      <td>${esc(fmtTime(q.since))}</td><td>${esc(q.days)}</td><td>${q.colour ? `<span class="chip ${esc(q.colour)}">${esc(colourLabel(q.colour))}</span>` : "—"}</td></tr>`).join("")}</table>`
+      : `<p class="muted">${t("当前没有在隔离的居民", "Nobody is in quarantine now")}</p>`;
+  } catch (error) { $("quarantine-list").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+const CONTACT_LEVELS = { close_contact: ["密接", "close contact"], secondary_contact: ["次密接", "secondary contact"], co_presence: ["时空伴随", "co-presence"] };
+
+function contactLevel(level) {
+  const label = CONTACT_LEVELS[level];
+  return label ? t(label[0], label[1]) : level;
+}
+
+function evidenceText(items) {
+  return (items || []).map((e) => e.venue_id
+    ? t(`场所 #${e.venue_id} · ${fmtTime(e.at)} · 重叠 ${e.overlap_minutes} 分钟`, `venue #${e.venue_id} · ${fmtTime(e.at)} · ${e.overlap_minutes} min overlap`)
+    : t(`${fmtTime(e.at)} · 同格 ${e.overlap_minutes} 分钟`, `${fmtTime(e.at)} · ${e.overlap_minutes} min in the same grid cell`)).join("<br>");
+}
+
+async function traceCase(event) {
+  event.preventDefault();
+  const body = { secondary: $("tr-secondary").checked, co_presence: $("tr-copresence").checked };
+  if ($("tr-onset").value) body.onset_at = new Date($("tr-onset").value).toISOString();
+  if ($("tr-sampled").value) body.sampled_at = new Date($("tr-sampled").value).toISOString();
+  try {
+    const run = await session.json(`/api/v1/trace/cases/${encodeURIComponent($("tr-resident").value.trim())}`, { method: "POST", json: body });
+    $("trace-result").innerHTML = `<p class="notice" data-kind="ok" data-run="${esc(run.id)}">${t("流调", "Tracing run")} #${esc(run.id)} · ${esc(fmtTime(run.period_start))} – ${esc(fmtTime(run.period_end))} ·
+      ${t("密接", "close")} ${esc(run.close_contacts)} · ${t("次密接", "secondary")} ${esc(run.secondary_contacts)} · ${t("时空伴随", "co-presence")} ${esc(run.co_presence)} · ${t("转码", "recoloured")} ${esc(run.recoloured)}
+      ${run.truncated ? t("（结果已截断）", " (truncated)") : ""} · ${esc(run.rule)}</p>
+      ${run.contacts.length ? `<table><tr><th>${t("居民编号", "Resident")}</th><th>${t("类别", "Level")}</th><th>${t("关联对象", "Met")}</th><th>${t("首次接触", "First at")}</th><th>${t("重叠（分钟）", "Overlap (min)")}</th><th>${t("证据", "Evidence")}</th></tr>
+      ${run.contacts.map((c) => `<tr data-contact="${esc(c.resident_id)}"><td>${esc(c.resident_id)}</td><td>${esc(contactLevel(c.level))}</td><td>${esc(c.source_resident_id)}</td>
+      <td>${esc(fmtTime(c.first_at))}</td><td>${esc(c.overlap_minutes)}</td><td>${evidenceText(c.evidence)}</td></tr>`).join("")}</table>`
+      : `<p class="muted">${t("未发现密接", "No contacts found")}</p>`}`;
+  } catch (error) { $("trace-result").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
+}
+
+async function loadClusters() {
+  const region = $("cl-region").value.trim();
+  if (!region) return;
+  try {
+    const rows = await session.json(`/api/v1/trace/clusters?region=${encodeURIComponent(region)}`);
+    $("clusters").innerHTML = rows.length ? `<table><tr><th>${t("区划", "Region")}</th><th>${t("病例数", "Cases")}</th><th>${t("病例", "Case ids")}</th><th>${t("时间", "Period")}</th><th>${t("场所", "Venues")}</th></tr>
+      ${rows.map((c) => `<tr><td>${esc(c.region_code)}</td><td>${esc(c.size)}</td><td>${esc(c.cases.join(", "))}</td>
+      <td>${esc(fmtTime(c.first_at))} – ${esc(fmtTime(c.last_at))}</td><td>${esc(c.venues.join(", "))}</td></tr>`).join("")}</table>`
+      : `<p class="muted">${t("暂无聚集性疫情", "No clusters")}</p>`;
+  } catch (error) { $("clusters").innerHTML = `<p class="notice" data-kind="error">${esc(error.message)}</p>`; }
 }
 
 async function loadRules() {
@@ -150,6 +207,9 @@ function main() {
   document.querySelectorAll("[role=tab]").forEach((el) => el.addEventListener("click", () => showTab(el.dataset.tab)));
   $("event").addEventListener("submit", reportEvent);
   $("override").addEventListener("submit", setOverride);
+  $("quarantine").addEventListener("submit", (event) => { event.preventDefault(); loadQuarantine(); });
+  $("trace").addEventListener("submit", traceCase);
+  $("clusters-form").addEventListener("submit", (event) => { event.preventDefault(); loadClusters(); });
   $("appeals").addEventListener("click", (event) => {
     const target = event.target.closest("button");
     if (!target) return;
