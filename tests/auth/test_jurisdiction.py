@@ -200,6 +200,7 @@ CASES += [
     Case("GET", "/api/v1/map/dates?profile=zhejiang-2020", "nb.commander", 200),
     Case("GET", "/api/v1/map/levels?date=2020-02-20&parent=330100", "nb.commander", 403),
     Case("GET", "/api/v1/map/counts?date=2020-02-20&parent=330100", "nb.commander", 403),
+    Case("GET", "/api/v1/map/series?parent=330100", "nb.commander", 403),
     Case("GET", "/api/v1/map/regions/{map_region}/history", "nb.commander", 404),
     Case(
         "POST",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhikong.api.deps import Platform, db_session, platform, unit_of_work
@@ -19,7 +19,7 @@ from zhikong.map import service as regions
 from zhikong.map.assessment import AssessmentError, create_override, run_assessment
 from zhikong.map.models import LEVELS, Region
 from zhikong.map.risk import OFFICIAL_SUFFIX, PROFILES, ProfileError, RiskProfile, load_profile
-from zhikong.map.risk_models import RiskAssessment
+from zhikong.map.risk_models import IndicatorValue, RiskAssessment
 
 router = APIRouter(prefix="/api/v1/map", tags=["risk map"])
 GEOJSON = "application/geo+json"
@@ -181,6 +181,45 @@ def counts(
         if level is not None:
             tally[level] = tally.get(level, 0) + 1
     return {"date": day.isoformat(), "profile": profile_id, "counts": tally}
+
+
+SERIES_INDICATORS = ("new_cases", "new_local_cases", "new_imported_cases", "clusters_14d")
+
+
+@router.get("/series", summary="Daily platform indicators summed over a region's counties")
+def series(
+    session: Annotated[Session, Depends(db_session)],
+    principal: Annotated[Principal, Depends(allow("map.read"))],
+    parent: Annotated[str, Query(pattern=CODE)] = "330000",
+    days: Annotated[int, Query(ge=1, le=366)] = 60,
+) -> dict[str, Any]:
+    """New cases (local, imported) and active clusters per day, for the cockpit's trend panel."""
+    ensure_in_jurisdiction(session, principal, parent)
+    ancestor = regions.get_region(session, parent)
+    rows = session.execute(
+        select(IndicatorValue.day, IndicatorValue.indicator, func.sum(IndicatorValue.value))
+        .join(Region, Region.code == IndicatorValue.region_code)
+        .where(
+            IndicatorValue.indicator.in_(SERIES_INDICATORS),
+            IndicatorValue.source == "platform",
+            Region.level == "county",
+            Region.path.startswith(ancestor.path, autoescape=True),
+        )
+        .group_by(IndicatorValue.day, IndicatorValue.indicator)
+        .order_by(IndicatorValue.day)
+    ).all()
+    all_days = sorted({row[0] for row in rows})[-days:]
+    index = {day: position for position, day in enumerate(all_days)}
+    values: dict[str, list[float]] = {name: [0.0] * len(all_days) for name in SERIES_INDICATORS}
+    for day, indicator, total in rows:
+        if day in index:
+            values[indicator][index[day]] = float(total or 0)
+    return {
+        "parent": parent,
+        "dates": [day.isoformat() for day in all_days],
+        "series": values,
+        "source": "platform",
+    }
 
 
 @router.get("/dates", summary="Dates with assessments under a profile")

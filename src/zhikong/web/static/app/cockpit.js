@@ -47,6 +47,7 @@ async function chooseProfile() {
   renderLegend();
   await showDay();
   loadTrend();
+  loadCases();
 }
 
 function currentDay() {
@@ -176,6 +177,27 @@ async function loadTrend() {
       name: lang() === "en" ? l.en : l.zh, type: "bar", stack: "n", itemStyle: { color: l.colour_hex },
       data: counts.map((c) => (c && c.counts ? c.counts[l.code] || 0 : 0)),
     })),
+  });
+}
+
+async function loadCases() {
+  const data = await optionalJson("/api/v1/map/series?parent=330000&days=60", session);
+  if (!data || !data.dates.length) {
+    $("cases-note").textContent = t("暂无病例数据", "No case data yet");
+    return;
+  }
+  $("cases-note").textContent = t("来源：平台病例报告（演示数据为合成）", "Source: platform case reports (synthetic in the demo)");
+  if (!window.echarts) return;
+  window.echarts.init($("cases")).setOption({
+    aria: { enabled: true, decal: { show: true } },
+    tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 40, top: 40, bottom: 30 },
+    xAxis: { type: "category", data: data.dates },
+    yAxis: [{ type: "value", name: t("病例", "cases") }, { type: "value", name: t("聚集", "clusters") }],
+    series: [
+      { name: t("本地新增", "new local"), type: "bar", stack: "cases", itemStyle: { color: "#c0262d" }, data: data.series.new_local_cases },
+      { name: t("输入新增", "new imported"), type: "bar", stack: "cases", itemStyle: { color: "#c75000" }, data: data.series.new_imported_cases },
+      { name: t("活跃聚集（14 日）", "active clusters (14 days)"), type: "line", yAxisIndex: 1, itemStyle: { color: "#1d4e89" }, data: data.series.clusters_14d },
+    ],
   });
 }
 
