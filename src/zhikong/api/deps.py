@@ -39,6 +39,15 @@ def platform(request: Request) -> Platform:
     return held
 
 
+def keystore(held: Platform) -> KeyStore:
+    """The key directory of the platform, or a 503 problem when none is configured."""
+    if held.keys is None:
+        from zhikong.api.problems import Problem
+
+        raise Problem(503, "no key directory configured; run zhikong keys init")
+    return held.keys
+
+
 def db_session(request: Request) -> Iterator[Session]:
     """A session for one request; routes that write do so inside `unit_of_work`."""
     with platform(request).sessions() as session:

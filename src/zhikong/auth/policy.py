@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhikong.api.deps import Platform, db_session, platform
+from zhikong.api.deps import Platform, db_session, keystore, platform
 from zhikong.api.problems import Problem
 from zhikong.auth.models import ApiKey, UserAccount
 from zhikong.auth.tokens import TokenError, hash_secret, read_access_token
@@ -112,10 +112,8 @@ def authenticate(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
-    if held.keys is None:
-        raise Problem(503, "no key directory configured; run zhikong keys init")
     try:
-        claims = read_access_token(held.keys, token.strip(), now)
+        claims = read_access_token(keystore(held), token.strip(), now)
     except TokenError as exc:
         raise _unauthenticated(str(exc)) from exc
     user = session.get(UserAccount, claims.user_id)

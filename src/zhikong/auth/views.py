@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request, status
 from sqlalchemy.orm import Session
 
-from zhikong.api.deps import Platform, db_session, platform, unit_of_work
+from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth import ratelimit, service
 from zhikong.auth.keys import KeyStore
@@ -40,12 +40,6 @@ Id = Annotated[int, Path(ge=1, le=2**62)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"content": {"application/problem+json": {}}} for code in (401, 403, 404, 422, 429)
 }
-
-
-def _keys(held: Platform) -> KeyStore:
-    if held.keys is None:
-        raise Problem(503, "no key directory configured; run zhikong keys init")
-    return held.keys
 
 
 def _client(request: Request) -> str:
@@ -105,7 +99,7 @@ def token(
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> TokenPair:
     """OAuth2 password flow: a short-lived access token and a refresh token."""
-    keys = _keys(held)
+    keys = keystore(held)
     _limited(held, ratelimit.SIGN_IN_PER_CLIENT, _client(request))
     _limited(held, ratelimit.SIGN_IN_PER_ACCOUNT, username)
     return _sign_in_or_count_failure(
@@ -124,7 +118,7 @@ def refresh(
     session: Annotated[Session, Depends(db_session)],
 ) -> TokenPair:
     """Exchange a refresh token (used up) for a new pair."""
-    keys = _keys(held)
+    keys = keystore(held)
     _limited(held, ratelimit.REFRESH_PER_CLIENT, _client(request))
     # A reused token commits the revocation of its whole family before it is refused.
     return _sign_in_or_count_failure(
@@ -161,7 +155,7 @@ def otp_request(
     session: Annotated[Session, Depends(db_session)],
 ) -> Accepted:
     """Send a one-time code to a mobile number (the answer is the same for every number)."""
-    keys = _keys(held)
+    keys = keystore(held)
     _limited(held, ratelimit.OTP_PER_CLIENT, _client(request))
     _limited(held, ratelimit.OTP_PER_PHONE, body.phone)
     with unit_of_work(session):
@@ -178,7 +172,7 @@ def otp_verify(
     session: Annotated[Session, Depends(db_session)],
 ) -> TokenPair:
     """Tokens for a resident who entered the code sent to their phone."""
-    keys = _keys(held)
+    keys = keystore(held)
     _limited(held, ratelimit.OTP_VERIFY_PER_PHONE, body.phone)
     return _sign_in_or_count_failure(
         session,

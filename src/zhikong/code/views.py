@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhikong.api.deps import Platform, db_session, platform, unit_of_work
+from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction, jurisdiction_prefix
 from zhikong.clock import local_date
 from zhikong.code import service
@@ -52,12 +51,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
 }
 COLOUR_ZH = {"green": "绿码", "yellow": "黄码", "orange": "橙码", "red": "红码"}
-
-
-def _keys(held: Platform) -> KeyStore:
-    if held.keys is None:
-        raise Problem(503, "no key directory configured; run zhikong keys init")
-    return held.keys
 
 
 def policy_of(held: Platform) -> ColourPolicy:
@@ -139,7 +132,7 @@ def declare(
     """Apply for a code for oneself or a dependant; the colour is computed at once."""
     if principal.kind != "user":
         raise Problem(403, "declarations come from a person's account")
-    keys = _keys(held)
+    keys = keystore(held)
     today = local_date(held.clock, held.settings.timezone)
     with _translated(), unit_of_work(session):
         declaration, outcome, replayed = service.declare(

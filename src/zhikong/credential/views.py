@@ -11,11 +11,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from zhikong.api.deps import Platform, db_session, platform, unit_of_work
+from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal, allow
 from zhikong.code.models import HealthCode
 from zhikong.code.views import _resident_for
@@ -66,12 +65,6 @@ class VerifyResult(BaseModel):
     error: str | None
 
 
-def _keys(held: Platform) -> KeyStore:
-    if held.keys is None:
-        raise Problem(503, "no key directory configured; run zhikong keys init")
-    return held.keys
-
-
 def _issuers(held: Platform) -> FileSigningKeyStore:
     store = issuer.open_issuer_keys(held.settings.resolved_key_dir)
     if store is None or not store.keys(held.settings.issuer_region):
@@ -94,7 +87,7 @@ def _mint(
     try:
         minted = issuer.mint_for(
             _issuers(held),
-            _keys(held),
+            keystore(held),
             issuer_region=held.settings.issuer_region,
             resident_id=resident.id,
             colour=code.colour,
@@ -208,7 +201,7 @@ def verify_code(
 def trust_list(held: Annotated[Platform, Depends(platform)]) -> Response:
     """The issuer keys of this installation, signed by its trust anchor (public)."""
     data = issuer.signed_own_trust_list(
-        _issuers(held), _keys(held), held.clock.now(), held.settings.issuer_region
+        _issuers(held), keystore(held), held.clock.now(), held.settings.issuer_region
     )
     return Response(data, media_type="application/json")
 
@@ -216,4 +209,4 @@ def trust_list(held: Annotated[Platform, Depends(platform)]) -> Response:
 @router.get("/credential/anchor", responses=PROBLEMS, summary="The trust anchor to pin")
 def anchor(held: Annotated[Platform, Depends(platform)]) -> dict[str, str]:
     """The public key partners pin to verify this region's trust lists (public)."""
-    return issuer.anchor_document(_keys(held))
+    return issuer.anchor_document(keystore(held))

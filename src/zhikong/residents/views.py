@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhikong.api.deps import Platform, db_session, platform, unit_of_work
+from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction, in_jurisdiction
 from zhikong.clock import local_date
 from zhikong.map.models import Region
@@ -61,12 +60,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 ResidentId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _keys(held: Platform) -> KeyStore:
-    if held.keys is None:
-        raise Problem(503, "no key directory configured; run zhikong keys init")
-    return held.keys
-
-
 def _scoped(session: Session, principal: Principal, resident_id: int) -> Resident:
     resident = session.get(Resident, resident_id)
     if resident is None:
@@ -89,7 +82,7 @@ def register(
     session: Annotated[Session, Depends(db_session)],
 ) -> ResidentRead:
     """Register a person: the ID number is kept only as a keyed hash, name and phone sealed."""
-    keys = _keys(held)
+    keys = keystore(held)
     with unit_of_work(session):
         county = session.get(Region, body.county_code)
         if county is None or county.level != "county":
@@ -128,7 +121,7 @@ def lookup(
     session: Annotated[Session, Depends(db_session)],
 ) -> list[ResidentRead]:
     """Find a resident by identity document within the caller's jurisdiction (0 or 1 result)."""
-    keys = _keys(held)
+    keys = keystore(held)
     resident = find_by_identity(session, keys, body.id_type, body.id_number)
     if resident is None:
         return []
@@ -146,7 +139,7 @@ def get_resident(
     session: Annotated[Session, Depends(db_session)],
 ) -> ResidentRead:
     """A resident with masked personal data (404 outside the caller's jurisdiction)."""
-    return masked_view(_keys(held), _scoped(session, principal, resident_id))
+    return masked_view(keystore(held), _scoped(session, principal, resident_id))
 
 
 @router.get("/{resident_id}/personal-data", response_model=ResidentPersonalData, responses=PROBLEMS)
@@ -157,7 +150,7 @@ def get_personal_data(
     session: Annotated[Session, Depends(db_session)],
 ) -> ResidentPersonalData:
     """Name and phone in clear, for the health officer of the resident's county; audited."""
-    keys = _keys(held)
+    keys = keystore(held)
     with unit_of_work(session):
         resident = _scoped(session, principal, resident_id)
         return reveal(session, keys, held.clock, principal.actor, resident)
