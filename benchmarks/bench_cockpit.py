@@ -97,13 +97,13 @@ def main() -> None:
         os.environ["ZHIKONG_VAR_DIR"] = folder
         from fastapi.testclient import TestClient
 
-        from zhikong.api.app import create_app
-        from zhikong.auth.keys import FileKeyStore
+        from zhikong.app import create_app
         from zhikong.auth.sms import LogSmsSender
         from zhikong.clock import FixedClock
         from zhikong.code.notify import LogNotifier
         from zhikong.config import Settings
         from zhikong.demo.service import build_demo
+        from zhikong.keys import FileKeyStore
         from zhikong.store.engine import make_engine
 
         database = Path(folder) / "zhikong.db"

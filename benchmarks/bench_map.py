@@ -2,10 +2,10 @@
 
 Run:  .venv/bin/python benchmarks/bench_map.py [--passes 3] [--no-append]
 
-Ours: `zhikong.map.batch.read_rows` + `assess_rows_memoised` (the `zhikong map assess` path:
+Ours: `zhikong.riskmap.batch.read_rows` + `assess_rows_memoised` (the `zhikong map assess` path:
 the CDC profile has no hysteresis, so each distinct (date, inputs) is classified once).
 Baseline, in the same run: the straightforward per-row loop — every row classified on its own
-through `zhikong.map.risk.classify` (CertLogic evaluation with reasons), no memoisation.
+through `zhikong.riskmap.engine.classify` (CertLogic evaluation with reasons), no memoisation.
 Both must give the same level on every row (checked). Peak memory: tracemalloc peak of each
 step. Figures are appended to benchmarks/RESULTS.md with this command.
 """
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from zhikong.map.batch import BatchRow, assess_rows_memoised, read_rows
-from zhikong.map.risk import RiskProfile, classify, load_profile
+from zhikong.riskmap.batch import BatchRow, assess_rows_memoised, read_rows
+from zhikong.riskmap.engine import RiskProfile, classify, load_profile
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.code.models import CodeEvent, HealthCode, Trip
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.service import designate_region, recompute
 from zhikong.demo.service import build_demo
+from zhikong.keys import FileKeyStore
 from zhikong.residents.models import Resident
 from zhikong.store.engine import make_engine, make_sessionmaker, transaction
 

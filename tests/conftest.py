@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from zhikong.api.app import create_app
-from zhikong.auth.keys import FileKeyStore
+from zhikong.app import create_app
 from zhikong.auth.sms import LogSmsSender
 from zhikong.clock import FixedClock
 from zhikong.code.notify import LogNotifier
 from zhikong.config import Settings
 from zhikong.demo.service import DemoReport, build_demo
+from zhikong.keys import FileKeyStore
 from zhikong.store import migrate
 from zhikong.store.engine import make_engine
 

@@ -32,15 +32,15 @@ from zhikong.code.cli import code_app
 from zhikong.config import Settings, load_settings
 from zhikong.credential.cli import trust_app, verify_command
 from zhikong.index.cli import index_app
-from zhikong.map.cli import map_app
+from zhikong.riskmap.cli import map_app
 from zhikong.rules.cli import rules_app
 from zhikong.trace.cli import trace_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from zhikong.auth.keys import FileKeyStore
     from zhikong.demo.service import DemoAccount
+    from zhikong.keys import FileKeyStore
 
 app = typer.Typer(
     name="zhikong",
@@ -171,7 +171,7 @@ def engine_from_context(ctx: typer.Context, *, migrated: bool = True) -> Engine:
 
 def keystore_from_context(ctx: typer.Context) -> FileKeyStore:
     """The key directory for a command (CliError when missing or unsafe)."""
-    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
+    from zhikong.keys import FileKeyStore, KeyDirectoryError
 
     try:
         return FileKeyStore.load(settings_from_context(ctx).resolved_key_dir)
@@ -213,8 +213,8 @@ def db_current(ctx: typer.Context) -> None:
 @keys_app.command("init")
 def keys_init(ctx: typer.Context) -> None:
     """Create the key directory with a first version of every key (mode 700/600)."""
-    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
     from zhikong.clock import SystemClock
+    from zhikong.keys import FileKeyStore, KeyDirectoryError
 
     path = settings_from_context(ctx).resolved_key_dir
     try:
@@ -227,7 +227,7 @@ def keys_init(ctx: typer.Context) -> None:
 @keys_app.command("list")
 def keys_list(ctx: typer.Context) -> None:
     """List the keys, their versions and which version is current (never the secrets)."""
-    from zhikong.auth.keys import PURPOSES
+    from zhikong.keys import PURPOSES
 
     store = keystore_from_context(ctx)
     table = Table(title=f"keys in {store.path}")
@@ -251,8 +251,8 @@ def keys_rotate(
     ],
 ) -> None:
     """Add a new current version of a key; older versions stay readable."""
-    from zhikong.auth.keys import KeyDirectoryError
     from zhikong.clock import SystemClock
+    from zhikong.keys import KeyDirectoryError
 
     store = keystore_from_context(ctx)
     try:
@@ -391,8 +391,8 @@ def regions_load(
 ) -> None:
     """Install a bundled region pack (idempotent: loading twice changes nothing)."""
     from zhikong.clock import SystemClock
-    from zhikong.map.packs import UnknownPackError, read_pack
-    from zhikong.map.service import RegionNotFoundError, install_pack
+    from zhikong.regions.packs import UnknownPackError, read_pack
+    from zhikong.regions.service import RegionNotFoundError, install_pack
     from zhikong.store import migrate
     from zhikong.store.engine import make_sessionmaker, transaction
 
@@ -427,8 +427,8 @@ def regions_list(
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 200,
 ) -> None:
     """List regions of the registry."""
-    from zhikong.map.models import LEVELS
-    from zhikong.map.service import RegionNotFoundError, list_regions
+    from zhikong.regions.models import LEVELS
+    from zhikong.regions.service import RegionNotFoundError, list_regions
     from zhikong.store import migrate
     from zhikong.store.engine import make_sessionmaker
 
@@ -477,7 +477,7 @@ def serve(
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from zhikong.api.app import create_app
+    from zhikong.app import create_app
     from zhikong.store import migrate
 
     engine = _engine(settings)
@@ -570,8 +570,8 @@ def demo(
 
 def _demo_keys(settings: Settings) -> FileKeyStore:
     """The key directory, created on first use for the demo."""
-    from zhikong.auth.keys import FileKeyStore, KeyDirectoryError
     from zhikong.clock import SystemClock
+    from zhikong.keys import FileKeyStore, KeyDirectoryError
 
     path = settings.resolved_key_dir
     try:

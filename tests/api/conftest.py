@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from zhikong.api.app import create_app
-from zhikong.auth.keys import FileKeyStore
+from zhikong.app import create_app
 from zhikong.clock import FixedClock
 from zhikong.config import Settings
 from zhikong.demo.service import build_demo
+from zhikong.keys import FileKeyStore
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from zhikong.api.app import create_app
+from zhikong.app import create_app
 from zhikong.clock import FixedClock
 from zhikong.config import Settings
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.audit import chain, service
 from zhikong.audit.models import AuditAnchor, AuditEntry, AuditHead
-from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
+from zhikong.keys import FileKeyStore
 from zhikong.store.engine import make_sessionmaker, transaction
 
 ENTRY = AuditEntry.__table__

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from zhikong.audit import chain, service
 from zhikong.audit.models import AuditAnchor
-from zhikong.auth.keys import AUDIT_ANCHOR, FileKeyStore
 from zhikong.clock import FixedClock
+from zhikong.keys import AUDIT_ANCHOR, FileKeyStore
 from zhikong.store.engine import transaction
 
 KIT = Any  # the AuditKit of conftest.py (test modules cannot import it)

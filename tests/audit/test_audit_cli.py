@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
+from zhikong.keys import FileKeyStore
 from zhikong.store import migrate
 from zhikong.store.engine import make_engine
 

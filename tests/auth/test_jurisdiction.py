@@ -16,14 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from zhikong.api.app import create_app
-from zhikong.auth.keys import FileKeyStore
+from zhikong.app import create_app
 from zhikong.auth.models import UserAccount
 from zhikong.auth.sms import LogSmsSender
 from zhikong.clock import FixedClock
 from zhikong.code.notify import LogNotifier
 from zhikong.config import Settings
 from zhikong.demo.service import build_demo
+from zhikong.keys import FileKeyStore
 from zhikong.store.engine import make_engine
 
 from ..conftest import BACKENDS, Installation

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from zhikong.audit.models import AuditEntry
-from zhikong.auth.keys import PII_AEAD, PII_HMAC, FileKeyStore
 from zhikong.auth.pii import (
     SealError,
     id_lookup,
@@ -18,6 +17,7 @@ from zhikong.auth.pii import (
     seal,
     unseal,
 )
+from zhikong.keys import PII_AEAD, PII_HMAC, FileKeyStore
 from zhikong.residents.identity import (
     InvalidIdentityError,
     resident_id_check_digit,

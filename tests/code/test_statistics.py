@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from zhikong.code.service import colour_counts
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
 from zhikong.store.engine import make_sessionmaker
 
 from ..conftest import Installation

@@ -170,10 +170,10 @@ def test_two_regions_exchange_trust_lists_and_revoke(tmp_path: Path) -> None:
     )
     assert imported.returncode == 0, imported.stderr
     # Zhejiang mints a code (library call on its own key directory).
-    from zhikong.auth.keys import FileKeyStore
     from zhikong.clock import SystemClock
     from zhikong.credential.claims import Kind
     from zhikong.credential.issuer import mint_for, open_issuer_keys, partner_lists
+    from zhikong.keys import FileKeyStore
 
     zj_keys = FileKeyStore.load(tmp_path / "zhejiang" / "keys")
     zj_issuers = open_issuer_keys(tmp_path / "zhejiang" / "keys")

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select
 
-from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.demo.population import apportion
 from zhikong.demo.service import NotADemoDatabaseError, build_demo, ensure_demo_or_empty
-from zhikong.map.models import Region
+from zhikong.keys import FileKeyStore
+from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 from zhikong.residents.service import bulk_insert_residents, population_summary
 from zhikong.store import migrate

@@ -15,7 +15,7 @@ from zhikong.demo.population import (
     birth_date_for_age,
     generate,
 )
-from zhikong.map.packs import read_pack
+from zhikong.regions.packs import read_pack
 
 DAY = date(2026, 3, 1)
 

@@ -17,12 +17,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
-from zhikong.api.app import create_app
-from zhikong.auth.keys import FileKeyStore
+from zhikong.app import create_app
 from zhikong.auth.sms import LogSmsSender
 from zhikong.clock import FixedClock
 from zhikong.config import Settings
 from zhikong.demo.service import build_demo
+from zhikong.keys import FileKeyStore
 from zhikong.store.engine import make_engine
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.clock import FixedClock
-from zhikong.map.packs import read_pack
-from zhikong.map.service import install_pack
+from zhikong.regions.packs import read_pack
+from zhikong.regions.service import install_pack
 from zhikong.store.engine import make_sessionmaker, transaction
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "zhikong" / "rules" / "library"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhikong.audit.models import AuditEntry
 from zhikong.audit.service import InvalidEntryError, verify
 from zhikong.clock import FixedClock
-from zhikong.map.service import RegionNotFoundError
+from zhikong.regions.service import RegionNotFoundError
 from zhikong.rules.documents import RuleDocumentError
 from zhikong.rules.models import RuleDocumentRecord
 from zhikong.rules.service import (

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+from zhikong.schema import metadata
 from zhikong.store import migrate
-from zhikong.store.models import metadata
 
 FAILING_MIGRATION = '''
 """A migration that creates a table and then fails."""

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
-from zhikong.auth.keys import FileKeyStore
 from zhikong.clock import FixedClock
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.service import ensure_green_codes
 from zhikong.credential.claims import build_claims
 from zhikong.credential.keys import mint
-from zhikong.map.packs import DEFAULT_PACK, read_pack
-from zhikong.map.service import install_pack
+from zhikong.keys import FileKeyStore
+from zhikong.regions.packs import DEFAULT_PACK, read_pack
+from zhikong.regions.service import install_pack
 from zhikong.residents.models import Resident
 from zhikong.store.engine import make_sessionmaker
 from zhikong.trace.credential import TraceCredentials, credentials_for, ensure_signers

@@ -14,9 +14,9 @@ import httpx
 import segno
 from playwright.sync_api import BrowserContext, Page, expect
 
-from zhikong.auth.keys import FileKeyStore
 from zhikong.credential import issuer
 from zhikong.credential.claims import Kind
+from zhikong.keys import FileKeyStore
 
 from .conftest import Server, shoot
 from .helpers import declare, resident_headers

@@ -10,12 +10,12 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.sms import SmsSender
 from zhikong.clock import Clock
 from zhikong.code.notify import Notifier
 from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings
+from zhikong.keys import KeyStore
 from zhikong.store.engine import writing
 
 

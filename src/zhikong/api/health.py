@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from zhikong import __version__
 from zhikong.api.deps import Platform, db_session, platform
 from zhikong.api.problems import Problem
-from zhikong.map.service import installed_packs
+from zhikong.regions.service import installed_packs
 from zhikong.store import migrate
 from zhikong.store.engine import backend_name, ping
 from zhikong.store.meta import get_meta

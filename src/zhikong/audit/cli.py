@@ -68,7 +68,7 @@ def verify_command(
 ) -> None:
     """Recompute the whole hash chain; exit 1 naming the first broken entry."""
     from zhikong.audit import service
-    from zhikong.auth.keys import AUDIT_ANCHOR
+    from zhikong.keys import AUDIT_ANCHOR
 
     cli = _cli()
     public_keys = None
@@ -189,7 +189,7 @@ def check_anchor_command(
 ) -> None:
     """Check an anchor's signature and that the log still holds its entry; exit 1 if not."""
     from zhikong.audit import service
-    from zhikong.auth.keys import AUDIT_ANCHOR
+    from zhikong.keys import AUDIT_ANCHOR
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from zhikong.audit import chain
 from zhikong.audit.chain import GENESIS_HASH, ChainEntry, EncodingError, VerifyResult
 from zhikong.audit.models import AuditAnchor, AuditEntry, AuditHead
-from zhikong.auth.keys import AUDIT_ANCHOR, KeyStore
 from zhikong.clock import Clock
+from zhikong.keys import AUDIT_ANCHOR, KeyStore
 
 ANCHOR_FORMAT = 1
 ANCHOR_FIELDS = frozenset(

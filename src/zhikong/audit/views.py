@@ -14,8 +14,8 @@ from zhikong.api.deps import Platform, db_session, platform
 from zhikong.api.problems import Problem
 from zhikong.audit import service
 from zhikong.audit.models import AuditEntry
-from zhikong.auth.keys import AUDIT_ANCHOR
 from zhikong.auth.policy import Principal, allow
+from zhikong.keys import AUDIT_ANCHOR
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {

@@ -16,7 +16,7 @@ import re
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from zhikong.auth.keys import PII_AEAD, PII_HMAC, KeyStore
+from zhikong.keys import PII_AEAD, PII_HMAC, KeyStore
 
 _SEALED = re.compile(r"^v(\d+):([A-Za-z0-9_-]+={0,2})$")
 _SPACE = re.compile(r"\s+")

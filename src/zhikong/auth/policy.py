@@ -20,7 +20,7 @@ from zhikong.api.deps import Platform, db_session, keystore, platform
 from zhikong.api.problems import Problem
 from zhikong.auth.models import ApiKey, UserAccount
 from zhikong.auth.tokens import TokenError, hash_secret, read_access_token
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "auth.me": frozenset(

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record
-from zhikong.auth.keys import PII_HMAC, KeyStore
 from zhikong.auth.models import (
     JURISDICTION_ROLES,
     MACHINE_ROLES,
@@ -35,7 +34,8 @@ from zhikong.auth.sms import SmsSender
 from zhikong.auth.tokens import hash_secret, issue_access_token, new_secret
 from zhikong.clock import Clock
 from zhikong.config import Settings
-from zhikong.map.models import Region
+from zhikong.keys import PII_HMAC, KeyStore
+from zhikong.regions.models import Region
 
 
 class AuthError(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from zhikong.auth.keys import TOKEN_SIGNING, KeyStore
+from zhikong.keys import TOKEN_SIGNING, KeyStore
 
 ISSUER = "zhikong"
 AUDIENCE = "zhikong-api"

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth import ratelimit, service
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.models import (
     Accepted,
     ApiKey,
@@ -34,6 +33,7 @@ from zhikong.auth.policy import (
     allow,
     ensure_in_jurisdiction,
 )
+from zhikong.keys import KeyStore
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 Id = Annotated[int, Path(ge=1, le=2**62)]

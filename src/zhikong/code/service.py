@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record, record_many
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.pii import seal
 from zhikong.clock import Clock
 from zhikong.code.models import (
@@ -44,7 +43,8 @@ from zhikong.code.schemas import (
     OverrideCreate,
     TripIn,
 )
-from zhikong.map.models import Region
+from zhikong.keys import KeyStore
+from zhikong.regions.models import Region
 from zhikong.residents.identity import (
     InvalidIdentityError,
     resident_id_birth_date,

@@ -41,7 +41,7 @@ from zhikong.code.schemas import (
     TripDeclaration,
     WhyRead,
 )
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 
 router = APIRouter(prefix="/api/v1/code", tags=["health code"])

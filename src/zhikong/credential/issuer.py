@@ -17,7 +17,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from zhikong.auth.keys import CREDENTIAL_SUBJECT, TRUST_ANCHOR, KeyStore
 from zhikong.credential.claims import CodeClaims, Kind, build_claims, open_subject
 from zhikong.credential.keys import (
     METADATA_FILE,
@@ -37,6 +36,7 @@ from zhikong.credential.trust import (
     sign_trust_list,
 )
 from zhikong.credential.verify import Verification, verify
+from zhikong.keys import CREDENTIAL_SUBJECT, TRUST_ANCHOR, KeyStore
 
 
 class IssuerError(Exception):

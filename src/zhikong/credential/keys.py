@@ -7,7 +7,7 @@ SHA-256 of the key's SubjectPublicKeyInfo (DER), or of its X.509 certificate whe
 
 :class:`SigningKeyStore` is the interface a KMS or HSM could implement; :class:`FileSigningKeyStore`
 keeps PKCS#8 PEM private keys (mode 600) and a metadata file in a directory only its owner
-can open (mode 700), in the style of :mod:`zhikong.auth.keys`.
+can open (mode 700), in the style of :mod:`zhikong.keys`.
 """
 
 from __future__ import annotations

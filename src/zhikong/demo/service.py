@@ -14,7 +14,6 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from zhikong.audit.service import export_anchor
-from zhikong.auth.keys import KeyStore
 from zhikong.auth.policy import Principal
 from zhikong.auth.service import bootstrap_admin, create_user
 from zhikong.clock import Clock, local_date
@@ -26,10 +25,10 @@ from zhikong.code.service import ensure_green_codes
 from zhikong.credential.issuer import ensure_issuer_key
 from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
-from zhikong.map import demo as map_demo
-from zhikong.map.models import Region
-from zhikong.map.packs import DEFAULT_PACK, read_pack
-from zhikong.map.service import install_pack
+from zhikong.keys import KeyStore
+from zhikong.regions.models import Region
+from zhikong.regions.packs import DEFAULT_PACK, read_pack
+from zhikong.regions.service import install_pack
 from zhikong.residents.models import Resident
 from zhikong.residents.service import (
     ResidentRow,
@@ -37,6 +36,7 @@ from zhikong.residents.service import (
     bulk_insert_residents,
     count_residents,
 )
+from zhikong.riskmap import demo as riskmap_demo
 from zhikong.store import migrate
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.store.meta import get_meta, set_meta
@@ -200,7 +200,7 @@ def build_demo(
     with transaction(factory) as session:
         traced = trace_demo.seed(session, clock, policy, seed, keys=keys)
         story.update({f"trace_{name}": count for name, count in traced.items()})
-    story.update(map_demo.replay(factory, clock, policy, seed, reference_day, timezone))
+    story.update(riskmap_demo.replay(factory, clock, policy, seed, reference_day, timezone))
     with transaction(factory) as session:
         # A signed anchor of the audit log's head, as an operator would export daily.
         export_anchor(session, keys, clock)

@@ -20,8 +20,9 @@ from zhikong.audit.service import record
 from zhikong.clock import Clock
 from zhikong.index.compute import IndexModel, Panel, compute_index, sensitivity
 from zhikong.index.indicators import IndexConfig, load_config
-from zhikong.map.models import Region
-from zhikong.map.risk_models import IndexValue, IndicatorValue
+from zhikong.index.models import IndexValue
+from zhikong.regions.models import Region
+from zhikong.riskmap.models import IndicatorValue
 
 # Stored indicator names that feed an index indicator (first found wins, in this order).
 ALIASES: Mapping[str, tuple[str, ...]] = {"active_clusters": ("active_clusters", "clusters_14d")}

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import db_session
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
-from zhikong.map.models import Region
-from zhikong.map.risk_models import IndexValue
+from zhikong.index.models import IndexValue
+from zhikong.regions.models import Region
 
 router = APIRouter(prefix="/api/v1/index", tags=["index"])
 CODE = r"^[A-Za-z0-9-]{1,32}$"

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record
-from zhikong.auth.keys import PII_HMAC, KeyStore
 from zhikong.auth.pii import id_lookup, mask_name, mask_phone, seal, unseal
 from zhikong.clock import Clock
-from zhikong.map.models import Region
-from zhikong.map.service import get_region
+from zhikong.keys import PII_HMAC, KeyStore
+from zhikong.regions.models import Region
+from zhikong.regions.service import get_region
 from zhikong.residents.identity import (
     InvalidIdentityError,
     resident_id_birth_date,

@@ -12,8 +12,8 @@ from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_w
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction, in_jurisdiction
 from zhikong.clock import local_date
-from zhikong.map.models import Region
-from zhikong.map.service import RegionNotFoundError
+from zhikong.regions.models import Region
+from zhikong.regions.service import RegionNotFoundError
 from zhikong.residents.identity import InvalidIdentityError
 from zhikong.residents.models import (
     PopulationSummary,

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from zhikong.audit.service import check_reference, record
 from zhikong.clock import Clock
-from zhikong.map.models import Region
-from zhikong.map.service import RegionNotFoundError
+from zhikong.regions.models import Region
+from zhikong.regions.service import RegionNotFoundError
 from zhikong.rules.documents import (
     CompiledRule,
     DocumentIssue,

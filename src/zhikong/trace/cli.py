@@ -94,7 +94,7 @@ def chains(
     """Print the transmission graph of a region (JSON or GraphML) and its clusters."""
     from sqlalchemy import select
 
-    from zhikong.map.models import Region
+    from zhikong.regions.models import Region
     from zhikong.store.engine import make_sessionmaker
     from zhikong.trace.contacts import graph_json, graph_ml
     from zhikong.trace.service import chains as find_chains

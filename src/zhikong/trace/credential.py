@@ -19,7 +19,6 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from zhikong.auth.keys import PII_AEAD, FileKeyStore, KeyDirectoryError, KeyStore
 from zhikong.credential.claims import CLAIM_ZHIKONG, ZHIKONG_PREFIX, ClaimsError, open_subject
 from zhikong.credential.codec import (
     ALG_ES256,
@@ -46,6 +45,7 @@ from zhikong.credential.keys import (
 )
 from zhikong.credential.trust import Trust, TrustedKey, TrustEntry
 from zhikong.credential.verify import verify, verify_signature
+from zhikong.keys import PII_AEAD, FileKeyStore, KeyDirectoryError, KeyStore
 
 VENUE_KIND: Final = "venue"
 KEY_VENUE_ID: Final = 10

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from zhikong.auth.keys import KeyStore
 from zhikong.clock import Clock
 from zhikong.code import service as code_service
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
-from zhikong.map.models import Region
+from zhikong.keys import KeyStore
+from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 from zhikong.trace import rules, service
 from zhikong.trace.credential import ensure_signers

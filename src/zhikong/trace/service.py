@@ -32,7 +32,7 @@ from zhikong.code.service import (
     county_of,
     recompute,
 )
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 from zhikong.trace import rules
 from zhikong.trace.contacts import (

@@ -16,7 +16,7 @@ from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
 from zhikong.code import service as code_service
 from zhikong.credential.keys import MintError
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 from zhikong.trace import service
 from zhikong.trace.contacts import graph_json, graph_ml

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from zhikong import __version__
 from zhikong.api.deps import Platform, db_session, platform
 from zhikong.clock import local_date
-from zhikong.map.service import installed_packs, list_regions
+from zhikong.regions.service import installed_packs, list_regions
 from zhikong.residents.service import SYNTHETIC_NOTICE, population_summary
 from zhikong.store.meta import get_meta
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-from zhikong.store.models import metadata
+from zhikong.schema import metadata
 
 config = context.config
 

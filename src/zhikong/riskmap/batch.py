@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from zhikong.map.risk import Assessment, RiskProfile, assess_series, classify
+from zhikong.riskmap.engine import Assessment, RiskProfile, assess_series, classify
 
 MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "null"})
 OUTPUT_COLUMNS = ("region", "date", "level", "reasons_zh", "reasons_en", "profile", "rule_version")

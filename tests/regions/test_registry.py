@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from zhikong.clock import FixedClock
-from zhikong.map import service
-from zhikong.map.models import Region, RegionGeometry
-from zhikong.map.packs import UnknownPackError, read_pack
+from zhikong.regions import service
+from zhikong.regions.models import Region, RegionGeometry
+from zhikong.regions.packs import UnknownPackError, read_pack
 from zhikong.store.engine import make_sessionmaker, transaction
 
 CENSUS_TOTAL = 64_567_588

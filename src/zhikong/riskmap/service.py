@@ -19,9 +19,9 @@ from zhikong.audit.service import record
 from zhikong.clock import Clock
 from zhikong.code.models import CodeEvent, ColourChange, HealthCode, Trip
 from zhikong.code.policy import ColourPolicy
-from zhikong.map.indicators import PLATFORM_INDICATORS
-from zhikong.map.models import Region
-from zhikong.map.risk import (
+from zhikong.regions.models import Region
+from zhikong.residents.models import Resident
+from zhikong.riskmap.engine import (
     Assessment,
     Override,
     ProfileError,
@@ -31,8 +31,8 @@ from zhikong.map.risk import (
     load_profile,
     rollup,
 )
-from zhikong.map.risk_models import IndicatorValue, RiskAssessment, RiskOverride
-from zhikong.residents.models import Resident
+from zhikong.riskmap.indicators import PLATFORM_INDICATORS
+from zhikong.riskmap.models import IndicatorValue, RiskAssessment, RiskOverride
 
 
 class AssessmentError(ValueError):

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zhikong.map.batch import assess_rows, assess_rows_memoised, read_rows
-from zhikong.map.risk import PROFILES, State, load_profile, rollup, step
+from zhikong.riskmap.batch import assess_rows, assess_rows_memoised, read_rows
+from zhikong.riskmap.engine import PROFILES, State, load_profile, rollup, step
 from zhikong.rules.documents import run_tests
 
 EXTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "extdata"

@@ -15,11 +15,17 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import Platform, db_session, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
-from zhikong.map import service as regions
-from zhikong.map.assessment import AssessmentError, create_override, run_assessment
-from zhikong.map.models import LEVELS, Region
-from zhikong.map.risk import OFFICIAL_SUFFIX, PROFILES, ProfileError, RiskProfile, load_profile
-from zhikong.map.risk_models import IndicatorValue, RiskAssessment
+from zhikong.regions import service as regions
+from zhikong.regions.models import LEVELS, Region
+from zhikong.riskmap.engine import (
+    OFFICIAL_SUFFIX,
+    PROFILES,
+    ProfileError,
+    RiskProfile,
+    load_profile,
+)
+from zhikong.riskmap.models import IndicatorValue, RiskAssessment
+from zhikong.riskmap.service import AssessmentError, create_override, run_assessment
 
 router = APIRouter(prefix="/api/v1/map", tags=["risk map"])
 GEOJSON = "application/geo+json"

@@ -1,13 +1,18 @@
-"""Every table of the platform, gathered so Alembic sees one metadata."""
+"""Every table of the platform, gathered so Alembic and the schema tests see one metadata.
+
+This sits in the composition layer because it imports every domain's models; the migration
+environment (`store/migrations/env.py`) and the drift test read `metadata` from here.
+"""
 
 from __future__ import annotations
 
 from zhikong.audit import models as _audit_models  # noqa: F401
 from zhikong.auth import models as _auth_models  # noqa: F401
 from zhikong.code import models as _code_models  # noqa: F401
-from zhikong.map import models as _map_models  # noqa: F401
-from zhikong.map import risk_models as _risk_map_models  # noqa: F401
+from zhikong.index import models as _index_models  # noqa: F401
+from zhikong.regions import models as _region_models  # noqa: F401
 from zhikong.residents import models as _resident_models  # noqa: F401
+from zhikong.riskmap import models as _risk_map_models  # noqa: F401
 from zhikong.rules import models as _rule_models  # noqa: F401
 from zhikong.store import meta as _meta  # noqa: F401
 from zhikong.store.base import Base

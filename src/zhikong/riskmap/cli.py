@@ -28,7 +28,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _profile(profile_id: str) -> Any:
-    from zhikong.map.risk import ProfileError, load_profile
+    from zhikong.riskmap.engine import ProfileError, load_profile
 
     try:
         return load_profile(profile_id)
@@ -39,7 +39,7 @@ def _profile(profile_id: str) -> Any:
 @map_app.command("profiles")
 def profiles_command() -> None:
     """List the shipped risk profiles and their levels."""
-    from zhikong.map.risk import PROFILES, load_profile
+    from zhikong.riskmap.engine import PROFILES, load_profile
 
     console = _cli().console
     for profile_id in PROFILES:
@@ -65,7 +65,7 @@ def assess_command(
     """Assess every region-day of a CSV with a profile; write region, date, level, reasons."""
     import csv
 
-    from zhikong.map.batch import (
+    from zhikong.riskmap.batch import (
         OUTPUT_COLUMNS,
         BatchInputError,
         assess_rows_memoised,
@@ -131,7 +131,7 @@ def run_command(
     """Compute indicators from the platform's data and store an assessment for a date."""
     from zhikong.clock import SystemClock
     from zhikong.code.policy import ColourPolicy
-    from zhikong.map.assessment import AssessmentError, run_assessment
+    from zhikong.riskmap.service import AssessmentError, run_assessment
     from zhikong.store.engine import make_sessionmaker, transaction
 
     cli = _cli()
@@ -172,7 +172,7 @@ def import_indicators_command(
 ) -> None:
     """Import outside indicator values (e.g. bus routes, electricity) for regions and days."""
     from zhikong.clock import SystemClock
-    from zhikong.map.importer import ImportError_, import_indicators
+    from zhikong.riskmap.importer import ImportError_, import_indicators
     from zhikong.store.engine import make_sessionmaker, transaction
 
     cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])

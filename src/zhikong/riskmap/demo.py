@@ -27,16 +27,16 @@ from zhikong.code.models import CodeEvent, Trip
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
 from zhikong.index.store import compute_and_store
-from zhikong.map.assessment import (
+from zhikong.regions.models import Region
+from zhikong.residents.models import Resident
+from zhikong.riskmap.engine import OFFICIAL_SUFFIX
+from zhikong.riskmap.models import IndicatorValue
+from zhikong.riskmap.service import (
     _colour_counts,
     county_indicators,
     run_assessment,
     store_official,
 )
-from zhikong.map.models import Region
-from zhikong.map.risk import OFFICIAL_SUFFIX
-from zhikong.map.risk_models import IndicatorValue
-from zhikong.residents.models import Resident
 from zhikong.store.engine import transaction
 
 PROFILE = "zhejiang-2020"
@@ -64,7 +64,9 @@ _OUTSIDE_FLOW: tuple[tuple[str, float, float, float, float], ...] = (
 def official_rows() -> list[dict[str, Any]]:
     """The bundled official Feb-2020 county levels, as rows for `store_official`."""
     text = (
-        resources.files("zhikong.map").joinpath("data", OFFICIAL_FILE).read_text(encoding="utf-8")
+        resources.files("zhikong.riskmap")
+        .joinpath("data", OFFICIAL_FILE)
+        .read_text(encoding="utf-8")
     )
     rows = []
     for item in csv.DictReader(io.StringIO(text)):
@@ -256,7 +258,7 @@ def synthetic_outside_data(
     provenance = {
         "synthetic": True,
         "note": "合成演示数据，非真实数据 · synthetic demo data, not real",
-        "generator": "zhikong.map.demo.synthetic_outside_data",
+        "generator": "zhikong.riskmap.demo.synthetic_outside_data",
         "seed": seed,
     }
     base = {

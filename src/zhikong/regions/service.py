@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from zhikong.map.geometry import bbox, main_centroid
-from zhikong.map.models import LEVEL_DEPTH, Region, RegionGeometry, RegionRead
-from zhikong.map.packs import RegionPack
+from zhikong.regions.geometry import bbox, main_centroid
+from zhikong.regions.models import LEVEL_DEPTH, Region, RegionGeometry, RegionRead
+from zhikong.regions.packs import RegionPack
 from zhikong.store.meta import get_meta, set_meta
 
 

@@ -168,7 +168,7 @@ def load_profile(profile_id: str) -> RiskProfile:
     if profile_id not in PROFILES:
         raise ProfileError(f"unknown risk profile {profile_id!r}; known: {', '.join(PROFILES)}")
     text = (
-        resources.files("zhikong.map")
+        resources.files("zhikong.riskmap")
         .joinpath("profiles", f"{profile_id}.yaml")
         .read_text(encoding="utf-8")
     )

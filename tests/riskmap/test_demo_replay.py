@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from tests.conftest import Installation
 
-from zhikong.map.demo import OFFICIAL_PROFILE, REPLAY_DAYS, official_rows
-from zhikong.map.models import Region
-from zhikong.map.risk_models import IndicatorValue, RiskAssessment
+from zhikong.regions.models import Region
+from zhikong.riskmap.demo import OFFICIAL_PROFILE, REPLAY_DAYS, official_rows
+from zhikong.riskmap.models import IndicatorValue, RiskAssessment
 
 TODAY = date(2020, 2, 20)  # the test clock's local date
 LEVELS = ("red", "orange", "yellow", "blue", "green")

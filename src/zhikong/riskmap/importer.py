@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from zhikong.audit.service import record
 from zhikong.clock import Clock
 from zhikong.index.indicators import ZHIKONG_INDICATORS
-from zhikong.map.assessment import store_indicator
-from zhikong.map.indicators import DEFINITIONS
-from zhikong.map.models import Region
+from zhikong.regions.models import Region
+from zhikong.riskmap.indicators import DEFINITIONS
+from zhikong.riskmap.service import store_indicator
 
 
 class ImportError_(ValueError):

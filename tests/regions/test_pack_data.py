@@ -1,4 +1,4 @@
-"""Checks on the generated region pack data (src/zhikong/map/packs) and its builder."""
+"""Checks on the generated region pack data (src/zhikong/regions/packs) and its builder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import shape
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKS = REPO_ROOT / "src" / "zhikong" / "map" / "packs"
+PACKS = REPO_ROOT / "src" / "zhikong" / "regions" / "packs"
 BUILDER = REPO_ROOT / "scripts" / "build_region_packs.py"
 EXTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "extdata"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zhikong.map.geometry import bbox, main_centroid, ring_area_and_centroid
+from zhikong.regions.geometry import bbox, main_centroid, ring_area_and_centroid
 
 coordinate = st.floats(min_value=-170, max_value=170, allow_nan=False)
 size = st.floats(min_value=0.001, max_value=5, allow_nan=False)

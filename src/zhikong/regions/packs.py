@@ -9,7 +9,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from zhikong.map.models import LEVEL_DEPTH
+from zhikong.regions.models import LEVEL_DEPTH
 
 PACKS: dict[str, str] = {
     "zhejiang": "Zhejiang: province, 11 cities, 90 counties (2020 census units)",
@@ -54,7 +54,7 @@ def _pack_dir(name: str) -> Traversable:
     if name not in PACKS:
         known = ", ".join(sorted(PACKS))
         raise UnknownPackError(f"unknown region pack {name!r}; known packs: {known}")
-    return resources.files("zhikong.map").joinpath("packs", name)
+    return resources.files("zhikong.regions").joinpath("packs", name)
 
 
 def read_pack(name: str) -> RegionPack:

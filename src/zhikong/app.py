@@ -12,7 +12,6 @@ from zhikong.api.problems import crash_response, install_problem_handlers
 from zhikong.api.requests import configure_logging, install_request_ids
 from zhikong.audit import views as audit_views
 from zhikong.auth import views as auth_views
-from zhikong.auth.keys import FileKeyStore, KeyDirectoryError, KeyStore
 from zhikong.auth.sms import SmsSender, load_sms_sender
 from zhikong.clock import Clock, SystemClock
 from zhikong.code import views as code_views
@@ -21,9 +20,10 @@ from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings, load_settings
 from zhikong.credential import views as credential_views
 from zhikong.index import views as index_views
-from zhikong.map import risk_views
-from zhikong.map import views as region_views
+from zhikong.keys import FileKeyStore, KeyDirectoryError, KeyStore
+from zhikong.regions import views as region_views
 from zhikong.residents import views as resident_views
+from zhikong.riskmap import views as risk_views
 from zhikong.rules import views as rule_views
 from zhikong.store.engine import make_engine, make_sessionmaker
 from zhikong.trace import views as trace_views

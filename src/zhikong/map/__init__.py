@@ -1,1 +1,0 @@
-"""The map domain: the region registry (province, city, county and finer units)."""

@@ -1,0 +1,1 @@
+"""The region registry: provinces, cities, counties and finer units, their packs and boundaries."""

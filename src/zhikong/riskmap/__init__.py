@@ -1,0 +1,1 @@
+"""一图 · the five-colour risk map: risk profiles, assessments, overrides, batch runs."""
