@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
+
+from zhikong.console import CliError, console, engine_from_context, keystore_from_context, say
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,34 +25,11 @@ audit_app = typer.Typer(
 )
 
 
-def _cli() -> Any:
-    """The running `zhikong.cli` module.
-
-    Under `python -m zhikong.cli` that module runs as `__main__`; importing `zhikong.cli` again
-    would give a second copy whose CliError and State the running `main()` does not recognise.
-    """
-    running = sys.modules.get("__main__")
-    if getattr(running, "audit_app", None) is audit_app:
-        return running
-    import zhikong.cli
-
-    return zhikong.cli
-
-
-def _fail(message: str) -> Exception:
-    error: Exception = _cli().CliError(message)
-    return error
-
-
 def _session(ctx: typer.Context) -> Session:
     from zhikong.store.engine import make_sessionmaker
 
-    engine = _cli().engine_from_context(ctx)
+    engine = engine_from_context(ctx)
     return make_sessionmaker(engine)()
-
-
-def _say(message: str) -> None:
-    _cli().console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _broken(result: VerifyResult) -> str:
@@ -70,22 +49,21 @@ def verify_command(
     from zhikong.audit import service
     from zhikong.keys import AUDIT_ANCHOR
 
-    cli = _cli()
     public_keys = None
     signatures = "anchor signatures checked"
     try:
-        public_keys = cli.keystore_from_context(ctx).public_keys(AUDIT_ANCHOR)
-    except cli.CliError as exc:
+        public_keys = keystore_from_context(ctx).public_keys(AUDIT_ANCHOR)
+    except CliError as exc:
         signatures = f"anchor signatures NOT checked ({exc})"
     with _session(ctx) as session:
         result = service.verify(session, public_keys=public_keys, batch_size=batch_size)
     if not result.ok:
-        _say(_broken(result))
+        say(_broken(result))
         raise typer.Exit(1)
     if result.checked == 0:
-        _say(f"audit log intact: empty, {result.anchors_checked} stored anchors; {signatures}")
+        say(f"audit log intact: empty, {result.anchors_checked} stored anchors; {signatures}")
         return
-    _say(
+    say(
         f"audit log intact: {result.checked} entries, head {result.last_seq} "
         f"{result.last_hash[:16]}…, {result.anchors_checked} stored anchors match; {signatures}"
     )
@@ -113,11 +91,11 @@ def show_command(
     try:
         service.check_reference(subject, "subject")
     except service.InvalidEntryError as exc:
-        raise _fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     with _session(ctx) as session:
         entries = service.show(session, subject, limit=limit)
     if not entries:
-        _say(f"no audit entries for {subject}")
+        say(f"no audit entries for {subject}")
         return
     table = Table(title=f"{len(entries)} audit entries for {subject}")
     for column in ("seq", "at (UTC)", "actor", "action", "before", "after", "rule", "inputs"):
@@ -134,7 +112,7 @@ def show_command(
             Text(rule),
             Text(", ".join(entry.inputs) or "-"),
         )
-    _cli().console.print(table)
+    console.print(table)
 
 
 @audit_app.command("anchor")
@@ -152,24 +130,23 @@ def anchor_command(
 
     if out is not None:
         if out.exists():
-            raise _fail(f"{out} already exists; anchors are never overwritten")
+            raise CliError(f"{out} already exists; anchors are never overwritten")
         if not out.parent.is_dir():
-            raise _fail(f"directory {out.parent} does not exist")
-    cli = _cli()
-    keystore = cli.keystore_from_context(ctx)
-    engine = cli.engine_from_context(ctx)
+            raise CliError(f"directory {out.parent} does not exist")
+    keystore = keystore_from_context(ctx)
+    engine = engine_from_context(ctx)
     factory = make_sessionmaker(engine)
     with factory() as session:
         result = service.verify(session)
     if not result.ok:
-        _say(_broken(result))
-        _say("no anchor exported: investigate first (see docs/audit.md)")
+        say(_broken(result))
+        say("no anchor exported: investigate first (see docs/audit.md)")
         raise typer.Exit(1)
     with transaction(factory) as session:
         try:
             anchor = service.export_anchor(session, keystore, SystemClock())
         except service.AuditError as exc:
-            raise _fail(str(exc)) from exc
+            raise CliError(str(exc)) from exc
     text = json.dumps(anchor, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(text)
@@ -178,8 +155,8 @@ def anchor_command(
         with out.open("x", encoding="utf-8") as stream:
             stream.write(text)
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from exc
-    _say(f"anchor of entry {anchor['seq']} written to {out}")
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    say(f"anchor of entry {anchor['seq']} written to {out}")
 
 
 @audit_app.command("check-anchor")
@@ -195,21 +172,20 @@ def check_anchor_command(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise _fail(f"cannot read anchor {file}: {reason}") from exc
+        raise CliError(f"cannot read anchor {file}: {reason}") from exc
     try:
         document = service.parse_anchor(json.loads(text))
     except json.JSONDecodeError as exc:
-        raise _fail(f"{file} is not JSON: {exc.msg} (line {exc.lineno})") from exc
+        raise CliError(f"{file} is not JSON: {exc.msg} (line {exc.lineno})") from exc
     except service.AnchorFormatError as exc:
-        raise _fail(f"{file} is not an audit anchor: {exc}") from exc
-    cli = _cli()
-    public_keys = cli.keystore_from_context(ctx).public_keys(AUDIT_ANCHOR)
+        raise CliError(f"{file} is not an audit anchor: {exc}") from exc
+    public_keys = keystore_from_context(ctx).public_keys(AUDIT_ANCHOR)
     with _session(ctx) as session:
         result = service.check_anchor(session, document, public_keys)
     if not result.ok:
-        _say(f"anchor FAILED for entry {result.seq}: {result.reason}")
+        say(f"anchor FAILED for entry {result.seq}: {result.reason}")
         raise typer.Exit(1)
-    _say(
+    say(
         f"anchor OK: entry {result.seq} still has hash {document['hash'][:16]}… "
         f"(signed {document['exported_at']} with audit-anchor key v{document['key_version']})"
     )

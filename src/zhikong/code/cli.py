@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from zhikong.console import CliError, clock_at, console, engine_from_context, settings_from_context
+
 code_app = typer.Typer(help="Health codes: tick, region risk, profiles.", no_args_is_help=True)
-
-
-def _cli() -> Any:
-    """The running CLI module (works under `python -m zhikong` and the console script)."""
-    return sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
-
-
-def _clock(at: str | None) -> Any:
-    from zhikong.clock import FixedClock, SystemClock
-
-    if at is None:
-        return SystemClock()
-    try:
-        instant = datetime.fromisoformat(at)
-    except ValueError:
-        raise _cli().CliError(f"--at must be an ISO-8601 instant, not {at!r}") from None
-    if instant.tzinfo is None:
-        raise _cli().CliError("--at needs a time zone, e.g. 2020-02-20T08:00:00+08:00")
-    return FixedClock(instant)
 
 
 @code_app.command("tick")
@@ -41,15 +22,14 @@ def tick(
     from zhikong.code.service import tick as run_tick
     from zhikong.store.engine import make_sessionmaker, transaction
 
-    cli = _cli()
-    settings = cli.settings_from_context(ctx)
-    engine = cli.engine_from_context(ctx)
-    clock = _clock(at)
+    settings = settings_from_context(ctx)
+    engine = engine_from_context(ctx)
+    clock = clock_at(at)
     policy = ColourPolicy.named(settings.code_profile, settings.timezone)
     with transaction(make_sessionmaker(engine)) as session:
         checked, changed, notices = run_tick(session, clock, policy)
     notifier_from_settings(settings.notifier, settings.notifier_secret).notify(notices)
-    cli.console.print(
+    console.print(
         f"code tick at {clock.now().isoformat()}: {checked} codes checked, "
         f"{changed} changed colour",
         soft_wrap=True,
@@ -71,13 +51,12 @@ def designate(
     from zhikong.code.service import CodeInputError, designate_region
     from zhikong.store.engine import make_sessionmaker, transaction
 
-    cli = _cli()
     if level not in {"low", "medium", "high"}:
-        raise cli.CliError("LEVEL must be low, medium or high")
+        raise CliError("LEVEL must be low, medium or high")
     if len(basis.strip()) < 5:
-        raise cli.CliError("--basis must say why (at least 5 characters)")
-    settings = cli.settings_from_context(ctx)
-    engine = cli.engine_from_context(ctx)
+        raise CliError("--basis must say why (at least 5 characters)")
+    settings = settings_from_context(ctx)
+    engine = engine_from_context(ctx)
     policy = ColourPolicy.named(settings.code_profile, settings.timezone)
     try:
         with transaction(make_sessionmaker(engine)) as session:
@@ -92,9 +71,9 @@ def designate(
                 basis=basis,
             )
     except CodeInputError as exc:
-        raise cli.CliError(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     notifier_from_settings(settings.notifier, settings.notifier_secret).notify(notices)
-    cli.console.print(f"{region} → {level}: {affected} visitors found, {recoloured} recoloured")
+    console.print(f"{region} → {level}: {affected} visitors found, {recoloured} recoloured")
 
 
 @code_app.command("profiles")
@@ -104,7 +83,6 @@ def profiles() -> None:
 
     from zhikong.code.policy import PROFILES, ColourPolicy, load_profile
 
-    cli = _cli()
     for profile_id in PROFILES:
         document = load_profile(profile_id)
         policy = ColourPolicy.named(profile_id)
@@ -113,10 +91,10 @@ def profiles() -> None:
             colour: policy.release_requirements(colour, day)
             for colour in ("red", "orange", "yellow")
         }
-        cli.console.print(
+        console.print(
             f"[bold]{profile_id}[/] {document.version} — {document.title.zh} · {document.title.en}",
             soft_wrap=True,
         )
         for colour, need in releases.items():
             if any(need.values()):
-                cli.console.print(f"  {colour} → green: {need}", soft_wrap=True, highlight=False)
+                console.print(f"  {colour} → green: {need}", soft_wrap=True, highlight=False)

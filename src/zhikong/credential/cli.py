@@ -1,4 +1,5 @@
-"""`zhikong verify` (offline credential verifier) and `zhikong trust` (sign, show, verify lists).
+"""`zhikong verify` (offline credential verifier), `zhikong trust` (sign, show, verify lists) and
+`zhikong keys issuer` (the regions' signing keys).
 
 Heavy modules (cryptography, numpy, cbor2, Pillow) are imported inside the commands so that
 the `zhikong` command starts fast.
@@ -14,11 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.table import Table
+
+from zhikong.console import CliError, console, keystore_from_context, settings_from_context
 
 if TYPE_CHECKING:
+    from zhikong.credential.keys import FileSigningKeyStore
     from zhikong.credential.trust import Trust
 
-__all__ = ["trust_app", "verify_command"]
+__all__ = ["issuer_app", "trust_app", "verify_command"]
 
 trust_app = typer.Typer(
     help="Trust lists of issuer keys: sign, show, verify.",
@@ -27,18 +32,6 @@ trust_app = typer.Typer(
 )
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 _MAX_IMAGE_BYTES = 32 * 1024 * 1024
-
-
-def _fail(message: str) -> Exception:
-    """A CliError of the running `zhikong.cli` (exit 2 with one line)."""
-    running = sys.modules.get("__main__")
-    cli_error = getattr(running, "CliError", None)
-    if cli_error is None:
-        from zhikong.cli import CliError
-
-        cli_error = CliError
-    error: Exception = cli_error(message)
-    return error
 
 
 def _say(line: str) -> None:
@@ -50,7 +43,7 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise _fail(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 def _load_trust(trust_list: Path | None, anchor: Path | None, dsc: list[Path]) -> Trust:
@@ -65,19 +58,19 @@ def _load_trust(trust_list: Path | None, anchor: Path | None, dsc: list[Path]) -
     trust = Trust()
     if trust_list is not None:
         if anchor is None:
-            raise _fail("--trust-list needs --anchor FILE (the pinned anchor public key)")
+            raise CliError("--trust-list needs --anchor FILE (the pinned anchor public key)")
         try:
             pinned = load_anchor_public_key(_read(anchor, "anchor key"))
             trust.add_trust_list(verify_trust_list(_read(trust_list, "trust list"), pinned))
         except TrustListError as exc:
-            raise _fail(f"trust list {trust_list}: {exc}") from None
+            raise CliError(f"trust list {trust_list}: {exc}") from None
     elif anchor is not None:
-        raise _fail("--anchor is only used with --trust-list")
+        raise CliError("--anchor is only used with --trust-list")
     for path in dsc:
         try:
             trust.add_certificate(_read(path, "certificate"))
         except CertificateError as exc:
-            raise _fail(f"certificate {path}: {exc}") from None
+            raise CliError(f"certificate {path}: {exc}") from None
     return trust
 
 
@@ -145,13 +138,13 @@ def verify_command(
         try:
             instant = parse_instant(at)
         except ValueError as exc:
-            raise _fail(f"--at: {exc}") from None
+            raise CliError(f"--at: {exc}") from None
     dcc_schemas: DccSchemas | None = None
     if schemas is not None:
         try:
             dcc_schemas = DccSchemas(schemas)
         except (FileNotFoundError, OSError) as exc:
-            raise _fail(f"--schemas: {exc}") from None
+            raise CliError(f"--schemas: {exc}") from None
     trust = _load_trust(trust_list, anchor, dsc or [])
     for source, text, error in _inputs(inputs):
         if text is None:
@@ -191,7 +184,7 @@ def trust_sign(
         trust_list = TrustList.from_json(data)
         signed = sign_trust_list(trust_list, load_anchor_private_key(_read(anchor_key, "key")))
     except (UnicodeDecodeError, ValueError, TrustListError) as exc:
-        raise _fail(f"{document}: {' '.join(str(exc).split())}") from None
+        raise CliError(f"{document}: {' '.join(str(exc).split())}") from None
     if output is None:
         sys.stdout.write(signed.decode("utf-8"))
     else:
@@ -219,7 +212,7 @@ def _summary(document: Path, anchor: Path | None, minimum_version: int | None) -
             signed = json.loads(raw)
             checked = anchor_id(pinned)
     except TrustListError as exc:
-        raise _fail(f"{document}: {exc}") from None
+        raise CliError(f"{document}: {exc}") from None
     return {
         "version": trust_list.version,
         "issued_at": trust_list.to_json()["issued_at"],
@@ -280,12 +273,11 @@ def trust_export(
     from zhikong.clock import SystemClock
     from zhikong.credential import issuer
 
-    cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
-    settings = cli.settings_from_context(ctx)
-    keys = cli.keystore_from_context(ctx)
+    settings = settings_from_context(ctx)
+    keys = keystore_from_context(ctx)
     store = issuer.open_issuer_keys(settings.resolved_key_dir)
     if store is None or not store.keys():
-        raise cli.CliError("no issuer signing key; run zhikong keys issuer create REGION")
+        raise CliError("no issuer signing key; run zhikong keys issuer create REGION")
     data = issuer.signed_own_trust_list(store, keys, SystemClock().now(), settings.issuer_region)
     if out is None:
         sys.stdout.write(data.decode() + "\n")
@@ -313,14 +305,134 @@ def trust_import(
     from zhikong.credential import issuer
     from zhikong.credential.trust import TrustListError
 
-    cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", name):
-        raise cli.CliError("NAME: lower-case letters, digits and dashes")
-    settings = cli.settings_from_context(ctx)
+        raise CliError("NAME: lower-case letters, digits and dashes")
+    settings = settings_from_context(ctx)
     data = _read(document, "trust list")
     pinned = _read(anchor, "anchor") if anchor is not None else None
     try:
         accepted = issuer.import_partner(settings.var_dir, name, data, pinned)
     except TrustListError as exc:
-        raise cli.CliError(f"trust list refused: {exc}") from exc
+        raise CliError(f"trust list refused: {exc}") from exc
     _say(f"{name}: trust list version {accepted.version} accepted ({len(accepted.entries)} keys)")
+
+
+issuer_app = typer.Typer(
+    help="Issuer signing keys (ES256) per region, for signed health codes.", no_args_is_help=True
+)
+
+
+def _issuer_store(ctx: typer.Context, *, create: bool = False) -> FileSigningKeyStore:
+    from zhikong.credential.issuer import issuer_keys_path, open_issuer_keys
+    from zhikong.credential.keys import FileSigningKeyStore
+
+    key_dir = settings_from_context(ctx).resolved_key_dir
+    store = open_issuer_keys(key_dir)
+    if store is None:
+        if not create:
+            raise CliError("no issuer keys yet; run: zhikong keys issuer create REGION")
+        if not key_dir.exists():
+            raise CliError(f"no key directory at {key_dir}; run: zhikong keys init")
+        store = FileSigningKeyStore.init(issuer_keys_path(key_dir))
+    return store
+
+
+@issuer_app.command("create")
+def issuer_create(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="Issuer region code, e.g. 330000.")],
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Key lifetime.")] = 730,
+) -> None:
+    """Create a new active signing key for a region (older ones keep verifying)."""
+    from datetime import timedelta
+
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    store = _issuer_store(ctx, create=True)
+    now = SystemClock().now()
+    try:
+        info = store.create(region, at=now, not_after=now + timedelta(days=days))
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region}: key version {info.version}, kid {info.kid.hex()} (active)")
+
+
+@issuer_app.command("list")
+def issuer_list(ctx: typer.Context) -> None:
+    """List issuer keys with their state and validity (never the private keys)."""
+    store = _issuer_store(ctx)
+    table = Table(title="issuer keys")
+    for column in ("region", "version", "kid", "state", "not after", "uses"):
+        table.add_column(column)
+    infos = store.keys()
+    for info in infos:
+        table.add_row(
+            info.region,
+            str(info.version),
+            info.kid.hex(),
+            str(info.state),
+            info.not_after.date().isoformat(),
+            ",".join(info.uses),
+        )
+    console.print(table)
+
+
+@issuer_app.command("rotate")
+def issuer_rotate(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="Issuer region code.")],
+    days: Annotated[int, typer.Option("--days", min=1, max=3650)] = 730,
+) -> None:
+    """New key for a region; the previous active one is retired (still verifies its codes)."""
+    from datetime import timedelta
+
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import KeyState, SigningKeyError
+
+    store = _issuer_store(ctx)
+    now = SystemClock().now()
+    active = [k for k in store.keys(region) if k.state == KeyState.ACTIVE]
+    try:
+        info = store.create(region, at=now, not_after=now + timedelta(days=days))
+        for old in active:
+            store.retire(region, old.version, at=now)
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(
+        f"{region}: key version {info.version} active; retired {[k.version for k in active]}"
+    )
+
+
+@issuer_app.command("retire")
+def issuer_retire(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument(min=1)],
+) -> None:
+    """Stop signing with a key; codes it signed stay valid until they expire."""
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    try:
+        info = _issuer_store(ctx).retire(region, version, at=SystemClock().now())
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region} v{info.version}: {info.state}")
+
+
+@issuer_app.command("revoke")
+def issuer_revoke(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument(min=1)],
+) -> None:
+    """Revoke a compromised key: export the trust list again so verifiers stop accepting it."""
+    from zhikong.clock import SystemClock
+    from zhikong.credential.keys import SigningKeyError
+
+    try:
+        info = _issuer_store(ctx).revoke(region, version, at=SystemClock().now())
+    except (SigningKeyError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"{region} v{info.version}: {info.state} — run zhikong trust export")

@@ -11,9 +11,11 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from zhikong.console import CliError, console, engine_from_context, say
 
 if TYPE_CHECKING:
     from zhikong.index.compute import IndexResult, SensitivityResult
@@ -32,32 +34,13 @@ _DIRECTION = {
 _DECIMALS = 4
 
 
-def _cli() -> Any:
-    """The running `zhikong.cli` module (under `python -m zhikong.cli` it is `__main__`)."""
-    running = sys.modules.get("__main__")
-    if getattr(running, "index_app", None) is index_app:
-        return running
-    import zhikong.cli
-
-    return zhikong.cli
-
-
-def _fail(message: str) -> NoReturn:
-    error: Exception = _cli().CliError(message)
-    raise error
-
-
-def _say(message: str = "") -> None:
-    _cli().console.print(message, markup=False, highlight=False, emoji=False, soft_wrap=True)
-
-
 def _config(name: str) -> IndexConfig:
     from zhikong.index.indicators import ConfigError, load_config
 
     try:
         return load_config(name)
     except ConfigError as exc:
-        _fail(f"指数配置错误 · index configuration error: {exc}")
+        raise CliError(f"指数配置错误 · index configuration error: {exc}") from None
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -65,11 +48,13 @@ def _read_lines(path: Path) -> list[str]:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             return stream.readlines()
     except FileNotFoundError:
-        _fail(f"输入文件不存在 · input file not found: {path}")
+        raise CliError(f"输入文件不存在 · input file not found: {path}") from None
     except UnicodeDecodeError as exc:
-        _fail(f"输入文件不是 UTF-8 · input file {path} is not UTF-8 ({exc.reason})")
+        raise CliError(
+            f"输入文件不是 UTF-8 · input file {path} is not UTF-8 ({exc.reason})"
+        ) from None
     except OSError as exc:
-        _fail(f"无法读取输入文件 · cannot read {path}: {exc.strerror}")
+        raise CliError(f"无法读取输入文件 · cannot read {path}: {exc.strerror}") from None
 
 
 def _number(value: float, decimals: int | None = _DECIMALS) -> str:
@@ -90,7 +75,7 @@ def _write_csv(path: Path | None, header: list[str], rows: Iterable[list[str]]) 
         return count
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        _fail(f"输出目录不存在 · output folder does not exist: {folder}")
+        raise CliError(f"输出目录不存在 · output folder does not exist: {folder}")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
@@ -196,19 +181,21 @@ def compute_command(
 ) -> None:
     """Compute the index per region and day, with contributions, ranks and rank intervals."""
     if (explain is None) != (explain_date is None):
-        _fail("--explain 与 --date 须同时给出 · --explain and --date go together")
+        raise CliError("--explain 与 --date 须同时给出 · --explain and --date go together")
     config = _config(config_name)
     lines = _read_lines(input_path)
     if config.catalogue == "oxcgrt":
         if draws or explain is not None:
-            _fail(
+            raise CliError(
                 "OxCGRT 配置只复现已发布指数，不做敏感性分析或分解 · OxCGRT configurations "
                 "reproduce the published index only (no --sensitivity or --explain)"
             )
         _compute_oxcgrt(config, lines, output_path, variant)
         return
     if variant is not None:
-        _fail("--variant 仅用于 OxCGRT v1 文件 · --variant applies to OxCGRT v1 files only")
+        raise CliError(
+            "--variant 仅用于 OxCGRT v1 文件 · --variant applies to OxCGRT v1 files only"
+        )
     _compute_zhikong(config, lines, output_path, draws, seed, explain, explain_date)
 
 
@@ -220,14 +207,16 @@ def _compute_oxcgrt(
 
     if variant is not None and variant not in VARIANTS:
         names = ", ".join(VARIANTS)
-        _fail(f"--variant 须为 {names} 之一 · --variant must be one of {names}")
+        raise CliError(f"--variant 须为 {names} 之一 · --variant must be one of {names}")
     try:
         table = read_oxcgrt(lines, config)
         if table.layout == LEGACY and variant is not None:
-            _fail("--variant 仅用于 OxCGRT v1 文件 · --variant applies to OxCGRT v1 files only")
+            raise CliError(
+                "--variant 仅用于 OxCGRT v1 文件 · --variant applies to OxCGRT v1 files only"
+            )
         values = oxcgrt_index(table, config, variant)
     except InputError as exc:
-        _fail(f"输入错误 · bad input: {exc}")
+        raise CliError(f"输入错误 · bad input: {exc}") from None
     rows = table.rows
 
     def records() -> Iterator[list[str]]:
@@ -237,9 +226,10 @@ def _compute_oxcgrt(
     count = _write_csv(output, ["region", "date", "value"], records())
     if output is not None:
         defined = int(sum(1 for value in values if math.isfinite(value)))
-        _say(
+        say(
             f"{config.id}（{table.layout}）：已写入 {count} 行，其中 {defined} 行有指数值 · "
-            f"wrote {count} rows ({defined} with a value) to {output}"
+            f"wrote {count} rows ({defined} with a value) to {output}",
+            emoji=False,
         )
 
 
@@ -258,7 +248,7 @@ def _compute_zhikong(
     try:
         table = read_panel(lines, config)
     except InputError as exc:
-        _fail(f"输入错误 · bad input: {exc}")
+        raise CliError(f"输入错误 · bad input: {exc}") from None
     target: tuple[int, int] | None = None
     if explain is not None and explain_date is not None:
         target = _explain_target(table.regions, table.dates, explain, explain_date)
@@ -279,13 +269,14 @@ def _compute_zhikong(
         header, records = _zhikong_rows(result, analysis, table.region_index, table.date_index)
         count = _write_csv(output, header, records)
         if output is not None:
-            _say(f"{config.id}：已写入 {count} 行 · wrote {count} rows to {output}")
+            say(f"{config.id}：已写入 {count} 行 · wrote {count} rows to {output}", emoji=False)
     if analysis is not None and output is not None:
         shift = float(_median(analysis.mean_abs_shift))
-        _say(
+        say(
             f"敏感性分析：{analysis.draws} 次抽样，种子 {analysis.seed}，平均排名位移中位数 "
             f"{shift:.2f} · sensitivity: {analysis.draws} draws, seed {analysis.seed}, "
-            f"median mean |rank shift| {shift:.2f}"
+            f"median mean |rank shift| {shift:.2f}",
+            emoji=False,
         )
     if target is not None:
         _print_explanation(config, result, analysis, *target)
@@ -303,13 +294,13 @@ def _explain_target(
     from zhikong.index.indicators import InputError, parse_date
 
     if region not in regions:
-        _fail(f"输入中没有地区 {region} · region {region} is not in the input")
+        raise CliError(f"输入中没有地区 {region} · region {region} is not in the input")
     try:
         when = parse_date(day, 0, "--date")
     except InputError:
-        _fail(f"--date 须为 YYYY-MM-DD · --date must be YYYY-MM-DD, not {day!r}")
+        raise CliError(f"--date 须为 YYYY-MM-DD · --date must be YYYY-MM-DD, not {day!r}") from None
     if when not in dates:
-        _fail(f"输入中没有日期 {when.isoformat()} · no row dated {when.isoformat()}")
+        raise CliError(f"输入中没有日期 {when.isoformat()} · no row dated {when.isoformat()}")
     return regions.index(region), dates.index(when)
 
 
@@ -355,45 +346,55 @@ def _print_explanation(
     region, day = panel.regions[r], panel.dates[t].isoformat()
     defined = int((result.rank[:, t] > 0).sum())
     total = float(result.total[r, t])
-    _say(f"{config.name_zh} · {config.name_en}")
-    _say(f"地区 region {region} · 日期 date {day} · 配置 config {config.id} v{config.version}")
+    say(f"{config.name_zh} · {config.name_en}", emoji=False)
+    say(
+        f"地区 region {region} · 日期 date {day} · 配置 config {config.id} v{config.version}",
+        emoji=False,
+    )
     if not math.isfinite(total):
-        _say("总指数：无（指标缺失过多）· total: undefined (too many indicators missing)")
+        say(
+            "总指数：无（指标缺失过多）· total: undefined (too many indicators missing)",
+            emoji=False,
+        )
     else:
         rank = int(result.rank[r, t])
-        _say(
+        say(
             f"总指数 {total:.2f}，第 {rank} 名 / 共 {defined} 个地区 · "
-            f"total {total:.2f}, rank {rank} of {defined}"
+            f"total {total:.2f}, rank {rank} of {defined}",
+            emoji=False,
         )
     if analysis is not None and math.isfinite(total):
-        _say(
+        say(
             f"排名区间（{analysis.draws} 次抽样）：5%–95% 为第 {analysis.rank_p05[r, t]}–"
             f"{analysis.rank_p95[r, t]} 名，中位第 {analysis.rank_median[r, t]} 名，"
             f"全距第 {analysis.rank_min[r, t]}–{analysis.rank_max[r, t]} 名 · "
             f"rank interval over {analysis.draws} draws: 5–95 % "
             f"{analysis.rank_p05[r, t]}–{analysis.rank_p95[r, t]}, median "
             f"{analysis.rank_median[r, t]}, full range "
-            f"{analysis.rank_min[r, t]}–{analysis.rank_max[r, t]}"
+            f"{analysis.rank_min[r, t]}–{analysis.rank_max[r, t]}",
+            emoji=False,
         )
         shift = _median(analysis.mean_abs_shift)
-        _say(
+        say(
             f"全体地区平均排名位移（中位数）{shift:.2f} 位 · median over draws of the mean "
-            f"|rank shift| of all regions: {shift:.2f}"
+            f"|rank shift| of all regions: {shift:.2f}",
+            emoji=False,
         )
     for g, group in enumerate(config.sub_indices):
         value = float(result.groups[g, r, t])
         shown = f"{value:.2f}" if math.isfinite(value) else "—"
-        _say("")
-        _say(f"{group.name_zh} {shown} · {group.name_en} {shown}")
+        say("", emoji=False)
+        say(f"{group.name_zh} {shown} · {group.name_en} {shown}", emoji=False)
         for k in model.members[g]:
-            _say(_indicator_line(config, result, r, t, int(k), total))
+            say(_indicator_line(config, result, r, t, int(k), total), emoji=False)
     aggregation = (
         "算术平均 arithmetic" if model.aggregation == "arithmetic" else "几何平均 geometric"
     )
-    _say("")
-    _say(
+    say("", emoji=False)
+    say(
         f"归一化 normalisation: {model.normalisation} · 汇总 aggregation: {aggregation} · "
-        "各指标贡献之和等于总指数 · the contributions add up to the total"
+        "各指标贡献之和等于总指数 · the contributions add up to the total",
+        emoji=False,
     )
 
 
@@ -436,7 +437,7 @@ def configs_command() -> None:
             " + ".join(str(len(group.indicators)) for group in config.sub_indices),
             f"{config.normalisation}\n{config.aggregation}",
         )
-    _cli().console.print(table, highlight=False)
+    console.print(table, highlight=False)
 
 
 @index_app.command(
@@ -449,13 +450,14 @@ def indicators_command(
 ) -> None:
     """List a configuration's indicators: definition, direction, weight, goalposts."""
     config = _config(config_name)
-    _say(f"{config.name_zh} · {config.name_en}")
+    say(f"{config.name_zh} · {config.name_en}", emoji=False)
     for group in config.sub_indices:
         total = sum(spec.weight for spec in group.indicators)
-        _say("")
-        _say(
+        say("", emoji=False)
+        say(
             f"{group.name_zh} · {group.name_en}（{group.id}，权重 weight {group.weight:g}，"
-            f"至少 {group.min_present} 项 · needs {group.min_present} present）"
+            f"至少 {group.min_present} 项 · needs {group.min_present} present）",
+            emoji=False,
         )
         for spec in group.indicators:
             definition = config.definition(spec.id)
@@ -465,11 +467,12 @@ def indicators_command(
                     f" · 目标值 goalposts {spec.goalposts.worst:g} → {spec.goalposts.best:g}"
                 )
             marker = " · 已公布名称 published name" if definition.published_name else ""
-            _say(
+            say(
                 f"  {spec.id}: {definition.name_zh} · {definition.name_en}{marker}\n"
                 f"      {definition.unit_zh} · {_DIRECTION[definition.direction.value]} · "
                 f"权重 weight {spec.weight / total * 100:.1f}%{goalposts}\n"
-                f"      来源 source: {definition.source}"
+                f"      来源 source: {definition.source}",
+                emoji=False,
             )
 
 
@@ -495,12 +498,11 @@ def store_command(
     from zhikong.index.store import IndexStoreError, compute_and_store
     from zhikong.store.engine import make_sessionmaker, transaction
 
-    cli = _cli()
     try:
         when = [date.fromisoformat(day) for day in days]
     except ValueError:
-        _fail(f"--date 应为 YYYY-MM-DD · must be YYYY-MM-DD: {days!r}")
-    engine = cli.engine_from_context(ctx)
+        raise CliError(f"--date 应为 YYYY-MM-DD · must be YYYY-MM-DD: {days!r}") from None
+    engine = engine_from_context(ctx)
     try:
         with transaction(make_sessionmaker(engine)) as session:
             report = compute_and_store(
@@ -514,9 +516,10 @@ def store_command(
                 actor="system:cli",
             )
     except IndexStoreError as exc:
-        _fail(str(exc))
-    _say(
+        raise CliError(str(exc)) from None
+    say(
         f"已保存 stored {report.rows} 行 rows · {report.config_id} v{report.config_version} · "
         f"{report.regions} 个地区 regions × {len(report.days)} 天 days · "
-        f"{report.ranked} 已排名 ranked · {report.draws} 次抽样 draws"
+        f"{report.ranked} 已排名 ranked · {report.draws} 次抽样 draws",
+        emoji=False,
     )

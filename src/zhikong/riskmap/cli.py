@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from zhikong.console import CliError, console, engine_from_context, settings_from_context
 
 map_app = typer.Typer(
     help="Risk map: profiles, batch and stored assessments.", no_args_is_help=True
 )
-
-
-def _cli() -> Any:
-    """The running CLI module (works under `python -m zhikong` and the console script)."""
-    return sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
-
-
-def _fail(message: str) -> NoReturn:
-    error: Exception = _cli().CliError(message)
-    raise error
 
 
 def _profile(profile_id: str) -> Any:
@@ -33,7 +24,7 @@ def _profile(profile_id: str) -> Any:
     try:
         return load_profile(profile_id)
     except ProfileError as exc:
-        _fail(f"风险配置错误 · risk profile error: {exc}")
+        raise CliError(f"风险配置错误 · risk profile error: {exc}") from None
 
 
 @map_app.command("profiles")
@@ -41,7 +32,6 @@ def profiles_command() -> None:
     """List the shipped risk profiles and their levels."""
     from zhikong.riskmap.engine import PROFILES, load_profile
 
-    console = _cli().console
     for profile_id in PROFILES:
         profile = load_profile(profile_id)
         settings = profile.settings(profile.document.validity.from_)
@@ -79,21 +69,23 @@ def assess_command(
         with input_path.open(encoding="utf-8-sig", newline="") as stream:
             rows = read_rows(stream, profile, region_col=region_col, date_col=date_col)
     except FileNotFoundError:
-        _fail(f"输入文件不存在 · input file not found: {input_path}")
+        raise CliError(f"输入文件不存在 · input file not found: {input_path}") from None
     except UnicodeDecodeError as exc:
-        _fail(f"输入文件不是 UTF-8 · input file {input_path} is not UTF-8 ({exc.reason})")
+        raise CliError(
+            f"输入文件不是 UTF-8 · input file {input_path} is not UTF-8 ({exc.reason})"
+        ) from None
     except BatchInputError as exc:
-        _fail(f"输入有误 · bad input: {exc}")
+        raise CliError(f"输入有误 · bad input: {exc}") from None
     first = profile.document.validity.from_
     for row in rows:
         if row.day < first:
-            _fail(
+            raise CliError(
                 f"输入有误 · bad input: column {date_col!r}, line {row.line}: {row.day} is before "
                 f"profile {profile.id} is in force ({first})"
             )
     directory = output_path.resolve().parent
     if not directory.is_dir():
-        _fail(f"输出目录不存在 · output directory not found: {directory}")
+        raise CliError(f"输出目录不存在 · output directory not found: {directory}")
     handle, temporary = tempfile.mkstemp(prefix=".zhikong-map-", suffix=".csv", dir=directory)
     counts: dict[str, int] = {}
     try:
@@ -107,12 +99,12 @@ def assess_command(
         os.replace(temporary, output_path)
     except (OutsideValidityError, RuleEvaluationError) as exc:
         Path(temporary).unlink(missing_ok=True)
-        _fail(f"评估失败 · assessment failed: {exc}")
+        raise CliError(f"评估失败 · assessment failed: {exc}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     summary = ", ".join(f"{level} {count}" for level, count in sorted(counts.items()))
-    _cli().console.print(
+    console.print(
         f"已评估 {len(rows)} 行 · assessed {len(rows)} rows → {output_path} ({summary})",
         markup=False,
         highlight=False,
@@ -134,13 +126,12 @@ def run_command(
     from zhikong.riskmap.service import AssessmentError, run_assessment
     from zhikong.store.engine import make_sessionmaker, transaction
 
-    cli = _cli()
-    settings = cli.settings_from_context(ctx)
-    engine = cli.engine_from_context(ctx)
+    settings = settings_from_context(ctx)
+    engine = engine_from_context(ctx)
     try:
         when = date.fromisoformat(day)
     except ValueError:
-        _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+        raise CliError(f"--date must be YYYY-MM-DD, not {day!r}") from None
     _profile(profile_id)
     policy = ColourPolicy.named(settings.code_profile, settings.timezone)
     try:
@@ -156,8 +147,8 @@ def run_command(
                 timezone=settings.timezone,
             )
     except AssessmentError as exc:
-        _fail(str(exc))
-    cli.console.print(
+        raise CliError(str(exc)) from None
+    console.print(
         f"{when} {profile_id}: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()),
         markup=False,
         highlight=False,
@@ -175,19 +166,18 @@ def import_indicators_command(
     from zhikong.riskmap.importer import ImportError_, import_indicators
     from zhikong.store.engine import make_sessionmaker, transaction
 
-    cli = sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", source):
-        raise cli.CliError("--source: 1–64 letters, digits, dots, dashes or underscores")
+        raise CliError("--source: 1–64 letters, digits, dots, dashes or underscores")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise cli.CliError(f"cannot read {path}: {exc.strerror or exc}") from None
-    engine = cli.engine_from_context(ctx)
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    engine = engine_from_context(ctx)
     try:
         with transaction(make_sessionmaker(engine)) as session:
             count = import_indicators(
                 session, SystemClock(), path, text, source=source, actor="cli:operator"
             )
     except ImportError_ as exc:
-        raise cli.CliError(str(exc)) from exc
-    cli.console.print(f"{count} indicator values imported from {path.name} (source {source})")
+        raise CliError(str(exc)) from exc
+    console.print(f"{count} indicator values imported from {path.name} (source {source})")

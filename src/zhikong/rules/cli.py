@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from zhikong.console import CliError, engine_from_context, say, settings_from_context
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,25 +33,6 @@ rules_app = typer.Typer(
 _STATUS = {"draft": "草稿 · draft", "published": "已发布 · published"}
 
 
-def _cli() -> Any:
-    """The running `zhikong.cli` module (under `python -m zhikong.cli` it is `__main__`)."""
-    running = sys.modules.get("__main__")
-    if getattr(running, "rules_app", None) is rules_app:
-        return running
-    import zhikong.cli
-
-    return zhikong.cli
-
-
-def _fail(message: str) -> NoReturn:
-    error: Exception = _cli().CliError(message)
-    raise error
-
-
-def _say(message: str = "") -> None:
-    _cli().console.print(message, markup=False, highlight=False, emoji=False, soft_wrap=True)
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -57,7 +40,7 @@ def _json(value: Any) -> str:
 def _sessions(ctx: typer.Context) -> sessionmaker[Session]:
     from zhikong.store.engine import make_sessionmaker
 
-    return make_sessionmaker(_cli().engine_from_context(ctx))
+    return make_sessionmaker(engine_from_context(ctx))
 
 
 def _read(path: Path) -> tuple[str, SourceFormat]:
@@ -65,22 +48,22 @@ def _read(path: Path) -> tuple[str, SourceFormat]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        _fail(f"no such file: {path}")
+        raise CliError(f"no such file: {path}") from None
     except IsADirectoryError:
-        _fail(f"{path} is a directory, not a rule document")
+        raise CliError(f"{path} is a directory, not a rule document") from None
     except UnicodeDecodeError:
-        _fail(f"{path} is not UTF-8 text")
+        raise CliError(f"{path} is not UTF-8 text") from None
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
     return text, "json" if path.suffix.lower() == ".json" else "yaml"
 
 
 def _refuse(what: str, issues: tuple[DocumentIssue, ...] | list[DocumentIssue]) -> NoReturn:
     """List every issue on stdout, then fail with one line."""
-    _say(f"{len(issues)} 处问题 · {len(issues)} issue(s):")
+    say(f"{len(issues)} 处问题 · {len(issues)} issue(s):", emoji=False)
     for issue in issues:
-        _say(f"  {issue}")
-    _fail(f"{what}: {len(issues)} issue(s) (listed above), first: {issues[0]}")
+        say(f"  {issue}", emoji=False)
+    raise CliError(f"{what}: {len(issues)} issue(s) (listed above), first: {issues[0]}")
 
 
 def _load(path: Path) -> tuple[str, SourceFormat, RuleDocument]:
@@ -103,13 +86,13 @@ def _case_line(case: CaseResult) -> str:
 
 
 def _print_report(report: TestReport, *, verbose: bool) -> None:
-    _say(f"规则 · rule {report.rule_id} {report.rule_version}")
+    say(f"规则 · rule {report.rule_id} {report.rule_version}", emoji=False)
     for case in report.cases:
         if verbose or not case.passed:
-            _say(_case_line(case))
+            say(_case_line(case), emoji=False)
     passed = len(report.cases) - len(report.failures)
     total = len(report.cases)
-    _say(f"通过 {passed}/{total} 个用例 · {passed} of {total} test cases passed")
+    say(f"通过 {passed}/{total} 个用例 · {passed} of {total} test cases passed", emoji=False)
 
 
 @rules_app.command("test")
@@ -135,7 +118,7 @@ def _parse_day(text: str, option: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        _fail(f"{option} must be a date written YYYY-MM-DD, not {text!r}")
+        raise CliError(f"{option} must be a date written YYYY-MM-DD, not {text!r}") from None
 
 
 def _read_input(source: str) -> Any:
@@ -146,9 +129,9 @@ def _read_input(source: str) -> Any:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except FileNotFoundError:
-            _fail(f"no such file: {source}")
+            raise CliError(f"no such file: {source}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            _fail(f"cannot read {source}: {exc}")
+            raise CliError(f"cannot read {source}: {exc}") from None
         name = source
 
     def no_constant(value: str) -> Any:
@@ -157,11 +140,13 @@ def _read_input(source: str) -> Any:
     try:
         data = json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
-        _fail(f"{name} is not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        raise CliError(
+            f"{name} is not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except ValueError as exc:
-        _fail(f"{name} is not JSON: {exc}")
+        raise CliError(f"{name} is not JSON: {exc}") from None
     if not isinstance(data, dict):
-        _fail(f"{name} must hold a JSON object (the rule's input)")
+        raise CliError(f"{name} must hold a JSON object (the rule's input)")
     return data
 
 
@@ -196,32 +181,33 @@ def eval_command(
     if issues:
         _refuse("输入不符合规则的输入定义 · the input does not fit the rule's input schema", issues)
     if at is None:
-        day = local_date(SystemClock(), _cli().settings_from_context(ctx).timezone)
+        day = local_date(SystemClock(), settings_from_context(ctx).timezone)
     else:
         day = _parse_day(at, "--at")
     try:
         evaluation = compile_rule(document).evaluate(data, day, explain=explain)
     except OutsideValidityError as exc:
-        _fail(str(exc))
+        raise CliError(str(exc)) from None
     except RuleEvaluationError as exc:
-        _fail(f"评估出错 · evaluation failed: {exc}")
+        raise CliError(f"评估出错 · evaluation failed: {exc}") from None
     if as_json:
         sys.stdout.write(json.dumps(evaluation.as_json(), ensure_ascii=False, indent=2) + "\n")
         return
-    _say(f"结果 · result: {_json(evaluation.result)}")
-    _say(
+    say(f"结果 · result: {_json(evaluation.result)}", emoji=False)
+    say(
         f"规则 · rule: {evaluation.rule_id} {evaluation.rule_version}, "
-        f"日期 · date: {evaluation.at.isoformat()}"
+        f"日期 · date: {evaluation.at.isoformat()}",
+        emoji=False,
     )
     if evaluation.parameters:
         values = ", ".join(f"{k} = {_json(v)}" for k, v in evaluation.parameters.items())
-        _say(f"参数 · parameters: {values}")
+        say(f"参数 · parameters: {values}", emoji=False)
     if evaluation.explanation is not None:
-        _say(f"说明: {evaluation.summary('zh')}")
-        _say(f"Explanation: {evaluation.summary('en')}")
-        _say("决定过程 · decision:")
+        say(f"说明: {evaluation.summary('zh')}", emoji=False)
+        say(f"Explanation: {evaluation.summary('en')}", emoji=False)
+        say("决定过程 · decision:", emoji=False)
         for line in evaluation.explanation.render("zh", evaluation.labels)[1:]:
-            _say(line)
+            say(line, emoji=False)
 
 
 @rules_app.command("publish")
@@ -242,7 +228,7 @@ def publish_command(
     try:
         check_reference(actor, "--actor")
     except InvalidEntryError as exc:
-        _fail(str(exc))
+        raise CliError(str(exc)) from None
     text, source_format, _ = _load(path)
     sessions = _sessions(ctx)
     try:
@@ -255,23 +241,25 @@ def publish_command(
     except RuleTestsFailedError as exc:
         _print_report(exc.report, verbose=False)
         failed = len(exc.report.failures)
-        _fail(
+        raise CliError(
             f"发布被拒绝 · publish refused: {failed} of {len(exc.report.cases)} test case(s) "
             "fail (listed above)"
-        )
+        ) from None
     except RuleImmutableError as exc:
-        _fail(f"发布被拒绝 · publish refused: {exc}")
+        raise CliError(f"发布被拒绝 · publish refused: {exc}") from None
     rule = result.rule
     passed = len(result.report.cases)
     if result.changed:
-        _say(
+        say(
             f"已发布 · published {rule.rule_id} {rule.version}: {passed} 个用例通过 · "
-            f"{passed} test cases passed; sha256 {rule.sha256}"
+            f"{passed} test cases passed; sha256 {rule.sha256}",
+            emoji=False,
         )
     else:
-        _say(
+        say(
             f"已发布，无变化 · already published with identical content: "
-            f"{rule.rule_id} {rule.version}; sha256 {rule.sha256}"
+            f"{rule.rule_id} {rule.version}; sha256 {rule.sha256}",
+            emoji=False,
         )
 
 
@@ -290,18 +278,19 @@ def list_command(
     from zhikong.rules.service import list_rules
 
     if status is not None and status not in STATUSES:
-        _fail(f"--status must be one of {', '.join(STATUSES)}")
+        raise CliError(f"--status must be one of {', '.join(STATUSES)}")
     with _sessions(ctx)() as session:
         rules = list_rules(session, status=status)
     if not rules:
-        _say("没有规则 · no rules stored")
+        say("没有规则 · no rules stored", emoji=False)
         return
     for rule in rules:
-        _say(
+        say(
             f"{rule.rule_id}  {rule.version}  {_STATUS[rule.status]}  {_window(rule)}  "
-            f"{','.join(rule.regions)}  {rule.title_zh} · {rule.title_en}"
+            f"{','.join(rule.regions)}  {rule.title_zh} · {rule.title_en}",
+            emoji=False,
         )
-    _say(f"共 {len(rules)} 个版本 · {len(rules)} version(s)")
+    say(f"共 {len(rules)} 个版本 · {len(rules)} version(s)", emoji=False)
 
 
 @rules_app.command("show")
@@ -319,20 +308,20 @@ def show_command(
         try:
             rule = get_rule(session, rule_id, version)
         except RuleNotFoundError as exc:
-            _fail(str(exc))
-    _say(f"规则 · rule: {rule.rule_id}")
-    _say(f"版本 · version: {rule.version}")
+            raise CliError(str(exc)) from None
+    say(f"规则 · rule: {rule.rule_id}", emoji=False)
+    say(f"版本 · version: {rule.version}", emoji=False)
     state = _STATUS[rule.status]
     if rule.published_at is not None:
         state += f" ({rule.published_at.isoformat()} by {rule.published_by})"
-    _say(f"状态 · status: {state}")
-    _say(f"标题 · title: {rule.title_zh} · {rule.title_en}")
-    _say(f"有效期 · validity: {_window(rule)}")
-    _say(f"地区 · regions: {', '.join(rule.regions)}")
-    _say(f"测试用例 · test cases: {rule.test_count}")
-    _say(f"sha256: {rule.sha256}")
-    _say(f"保存 · saved: {rule.created_at.isoformat()} by {rule.created_by}")
-    _say(f"--- 原文 · source ({rule.source_format}) ---")
+    say(f"状态 · status: {state}", emoji=False)
+    say(f"标题 · title: {rule.title_zh} · {rule.title_en}", emoji=False)
+    say(f"有效期 · validity: {_window(rule)}", emoji=False)
+    say(f"地区 · regions: {', '.join(rule.regions)}", emoji=False)
+    say(f"测试用例 · test cases: {rule.test_count}", emoji=False)
+    say(f"sha256: {rule.sha256}", emoji=False)
+    say(f"保存 · saved: {rule.created_at.isoformat()} by {rule.created_by}", emoji=False)
+    say(f"--- 原文 · source ({rule.source_format}) ---", emoji=False)
     sys.stdout.write(rule.source if rule.source.endswith("\n") else rule.source + "\n")
 
 

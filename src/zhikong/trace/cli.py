@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from zhikong.console import AtOption, CliError, clock_at, console, engine_from_context
 
 trace_app = typer.Typer(
     help="Tracing: purge expired scans, import pings, chains, clusters.", no_args_is_help=True
 )
-
-
-def _cli() -> Any:
-    """The running CLI module (works under `python -m zhikong` and the console script)."""
-    return sys.modules.get("zhikong.cli") or __import__("zhikong.cli", fromlist=["main"])
-
-
-def _clock(at: str | None) -> Any:
-    from zhikong.clock import FixedClock, SystemClock
-
-    if at is None:
-        return SystemClock()
-    try:
-        instant = datetime.fromisoformat(at)
-    except ValueError:
-        raise _cli().CliError(f"--at must be an ISO-8601 instant, not {at!r}") from None
-    if instant.tzinfo is None:
-        raise _cli().CliError("--at needs a time zone, e.g. 2020-02-20T08:00:00+08:00")
-    return FixedClock(instant)
-
-
-AtOption = Annotated[str | None, typer.Option("--at", help="Instant to act at (default now).")]
 
 
 @trace_app.command("purge")
@@ -43,12 +22,11 @@ def purge(ctx: typer.Context, at: AtOption = None) -> None:
     from zhikong.store.engine import make_sessionmaker, transaction
     from zhikong.trace.service import purge as run_purge
 
-    cli = _cli()
-    engine = cli.engine_from_context(ctx)
-    clock = _clock(at)
+    engine = engine_from_context(ctx)
+    clock = clock_at(at)
     with transaction(make_sessionmaker(engine)) as session:
         cutoff, days, scans, pings = run_purge(session, clock, actor="cli:trace-purge")
-    cli.console.print(
+    console.print(
         f"已删除 · purged {scans} scans and {pings} pings older than {cutoff.isoformat()} "
         f"(retention {days} days)",
         soft_wrap=True,
@@ -67,21 +45,20 @@ def import_pings(
     from zhikong.trace.service import MalformedFileError
     from zhikong.trace.service import import_pings as run_import
 
-    cli = _cli()
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise cli.CliError(f"cannot read {file}: {exc.strerror or exc}") from None
-    engine = cli.engine_from_context(ctx)
-    clock = _clock(at)
+        raise CliError(f"cannot read {file}: {exc.strerror or exc}") from None
+    engine = engine_from_context(ctx)
+    clock = clock_at(at)
     try:
         with transaction(make_sessionmaker(engine)) as session:
             imported, skipped = run_import(
                 session, clock, data, actor="cli:operator", source=source
             )
     except MalformedFileError as exc:
-        raise cli.CliError(f"{file}: {exc}") from None
-    cli.console.print(f"imported {imported} pings, skipped {skipped}", soft_wrap=True)
+        raise CliError(f"{file}: {exc}") from None
+    console.print(f"imported {imported} pings, skipped {skipped}", soft_wrap=True)
 
 
 @trace_app.command("chains")
@@ -100,13 +77,12 @@ def chains(
     from zhikong.trace.service import chains as find_chains
     from zhikong.trace.service import clusters
 
-    cli = _cli()
-    engine = cli.engine_from_context(ctx)
-    now = _clock(at).now()
+    engine = engine_from_context(ctx)
+    now = clock_at(at).now()
     with make_sessionmaker(engine)() as session:
         path = session.scalar(select(Region.path).where(Region.code == region))
         if path is None:
-            raise cli.CliError(f"no region with code {region}")
+            raise CliError(f"no region with code {region}")
         nodes, links = find_chains(session, now, path)
         found = clusters(session, now, path)
     if graphml:
