@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlalchemy import insert, select, text
 
 from zhikong.clock import FixedClock
+from zhikong.code.events import recompute
 from zhikong.code.models import CodeEvent, HealthCode, Trip
 from zhikong.code.policy import ColourPolicy
-from zhikong.code.service import designate_region, recompute
+from zhikong.code.recolour import designate_region
 from zhikong.demo.service import build_demo
 from zhikong.keys import FileKeyStore
 from zhikong.residents.models import Resident

@@ -9,7 +9,7 @@ The data are SYNTHETIC (fixed seed): ``--scans`` entry scans of ``--people`` pse
 residents at ``--venues`` venues, uniformly over the last 27 days (inside the 28-day
 retention). Each measured case gets 30 venue visits. What is timed, on each backend:
 
-1. ingest: ``zhikong.trace.service.insert_scans`` on validated rows (PostgreSQL: COPY;
+1. ingest: ``zhikong.trace.scans.insert_scans`` on validated rows (PostgreSQL: COPY;
    SQLite: executemany), batches of 100,000 into the loaded table with its indexes — the
    storage path of ``ingest_scans``. Credential verification is not included (see
    benchmarks/RESULTS.md, credential section: ~14,000 verifications/s per core);
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from zhikong.store import migrate
 from zhikong.store.engine import make_engine
-from zhikong.trace import service
+from zhikong.trace import scans, tracing
 from zhikong.trace.contacts import Presence, ScanRow
 from zhikong.trace.models import Scan
 
@@ -91,7 +91,7 @@ def load(engine: Engine, total: int, venues: int, people: int, batch: int) -> li
         rows = rows_for(done, count, rng, venues, people)
         with Session(engine) as session:
             started = time.perf_counter()
-            service.insert_scans(session, rows)
+            scans.insert_scans(session, rows)
             session.commit()
             rates.append(count / (time.perf_counter() - started))
         done += count
@@ -125,7 +125,7 @@ def add_cases(engine: Engine, cases: int, venues: int, people: int) -> list[int]
                 }
             )
     with Session(engine) as session:
-        service.insert_scans(session, rows)
+        scans.insert_scans(session, rows)
         session.commit()
     return ids
 
@@ -135,7 +135,7 @@ def classify(relation: str, gap: int) -> str:
 
 
 def query(session: Session, case: int) -> list[Any]:
-    return service.find_contacts(
+    return tracing.find_contacts(
         session,
         case,
         NOW - timedelta(days=12),
@@ -192,8 +192,8 @@ def run_backend(name: str, engine: Engine, args: argparse.Namespace) -> dict[str
             latencies.append(ms)
             results[case] = [(c.resident_id, c.level) for c in found]
     baseline = []
-    original = service.scans_near
-    service.scans_near = naive_scans_near  # type: ignore[assignment]
+    original = scans.scans_near
+    scans.scans_near = naive_scans_near  # type: ignore[assignment]
     try:
         with Session(engine) as session:
             for case in cases[: args.baseline_cases]:
@@ -201,7 +201,7 @@ def run_backend(name: str, engine: Engine, args: argparse.Namespace) -> dict[str
                 baseline.append(ms)
                 assert [(c.resident_id, c.level) for c in found] == results[case], "mismatch"
     finally:
-        service.scans_near = original  # type: ignore[assignment]
+        scans.scans_near = original  # type: ignore[assignment]
     contacts = statistics.mean(len(v) for v in results.values())
     q = statistics.quantiles(latencies, n=20)
     return {

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from zhikong.audit.models import AuditEntry
+from zhikong.code.events import load_events
 from zhikong.code.models import CodeEvent, Declaration, HealthCode
 from zhikong.code.policy import ColourPolicy
-from zhikong.code.service import load_events
 from zhikong.store.engine import make_sessionmaker
 
 from ..conftest import Installation
@@ -236,7 +236,7 @@ def test_override_needs_basis_jurisdiction_and_expires(installation: Installatio
     why = installation.client.get(f"/api/v1/code/residents/{rid}/why", headers=me).json()
     assert why["override"]["legal_basis"] == "《传染病防治法》第三十九条"
     installation.clock.set(installation.clock.now() + timedelta(days=3))
-    from zhikong.code.service import tick
+    from zhikong.code.recolour import tick
     from zhikong.store.engine import transaction
 
     with transaction(make_sessionmaker(installation.engine)) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from zhikong.code.service import colour_counts
+from zhikong.code.statistics import colour_counts
 from zhikong.regions.models import Region
 from zhikong.store.engine import make_sessionmaker
 

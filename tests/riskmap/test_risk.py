@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from zhikong.riskmap.batch import assess_rows, assess_rows_memoised, read_rows
 from zhikong.riskmap.engine import PROFILES, State, load_profile, rollup, step
-from zhikong.rules.documents import run_tests
+from zhikong.rules.evaluation import run_tests
 
 EXTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "extdata"
 CDC = EXTDATA / "us_cdc_community_levels" / "cdc_community_levels_dev_2022-07-14_to_2022-10-06.csv"

@@ -13,28 +13,27 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zhikong.rules.checks import (
+    check_document,
+    document_issues,
+    load_data,
+    load_document,
+    value_issues,
+)
 from zhikong.rules.documents import (
-    CompiledRule,
     DocumentIssue,
     OutsideValidityError,
     Parameter,
     RuleDocument,
     RuleDocumentError,
     RuleEvaluationError,
-    check_document,
-    compile_rule,
     content_hash,
-    document_issues,
     json_equal,
     json_schema,
-    load_data,
-    load_document,
-    parameter_value,
-    parse_text,
-    run_tests,
-    value_issues,
     version_key,
 )
+from zhikong.rules.evaluation import CompiledRule, compile_rule, parameter_value, run_tests
+from zhikong.rules.parsing import parse_text
 
 SCHEMA_FILE = (
     Path(__file__).resolve().parents[2]

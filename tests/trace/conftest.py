@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from zhikong.clock import FixedClock
 from zhikong.code.policy import ColourPolicy
-from zhikong.code.service import ensure_green_codes
+from zhikong.code.recolour import ensure_green_codes
 from zhikong.credential.claims import build_claims
 from zhikong.credential.keys import mint
 from zhikong.keys import FileKeyStore

@@ -11,7 +11,8 @@ from zhikong.code.models import CodeEvent, HealthCode
 from zhikong.code.policy import ColourPolicy
 from zhikong.residents.models import Resident
 from zhikong.store.engine import make_sessionmaker, transaction
-from zhikong.trace.service import import_pings, trace_case
+from zhikong.trace.pings import import_pings
+from zhikong.trace.tracing import trace_case
 
 from ..conftest import Installation
 

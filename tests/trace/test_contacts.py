@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from zhikong.rules.documents import load_document, run_tests
+from zhikong.rules.checks import load_document
+from zhikong.rules.evaluation import run_tests
 from zhikong.trace import rules
 from zhikong.trace.contacts import (
     CaseNode,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from zhikong.code.models import HealthCode, Trip
 from zhikong.code.policy import ColourPolicy
-from zhikong.code.service import designate_region
+from zhikong.code.recolour import designate_region
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.trace.models import Scan, Venue
 

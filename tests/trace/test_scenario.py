@@ -15,9 +15,10 @@ from zhikong.clock import FixedClock
 from zhikong.code.models import CodeEvent, HealthCode
 from zhikong.code.policy import ColourPolicy
 from zhikong.residents.models import Resident
-from zhikong.trace import service
+from zhikong.trace import retention, tracing
 from zhikong.trace.credential import TraceCredentials
 from zhikong.trace.models import Scan
+from zhikong.trace.scans import ingest_scans, insert_scans
 
 from .conftest import add_venue, health_code, utc
 
@@ -60,7 +61,7 @@ def test_trace_scenario(
     session: Session, clock: FixedClock, creds: TraceCredentials, policy: ColourPolicy
 ) -> None:
     rows = _world(session, clock, creds)
-    result = service.ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
+    result = ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
     session.commit()
     assert (result.accepted, result.rejected, result.duplicates) == (11, 0, 0)
     assert all(r.decision in ("allow", "exit") for r in result.results)
@@ -69,14 +70,14 @@ def test_trace_scenario(
     )
 
     # Re-upload: nothing changes.
-    again = service.ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
+    again = ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
     session.commit()
     assert (again.accepted, again.rejected, again.duplicates) == (0, 0, 11)
     assert session.scalar(select(func.count()).select_from(Scan)) == 11
 
     case = session.get(Resident, CASE)
     assert case is not None
-    outcome = service.trace_case(
+    outcome = tracing.trace_case(
         session, clock, policy, case=case, actor="user:9", onset_at=utc(18, 0)
     )
     session.commit()
@@ -121,7 +122,7 @@ def test_trace_scenario(
     assert colour_audits == 3
 
     # Tracing again changes no code and adds no event.
-    second = service.trace_case(
+    second = tracing.trace_case(
         session, clock, policy, case=case, actor="user:9", onset_at=utc(18, 0)
     )
     session.commit()
@@ -162,7 +163,7 @@ def test_bad_rows_are_rejected_one_by_one(
         {"id": "forged", "venue_id": venue, "at": now.isoformat(), "code": "ZK1:NOTACODE"},
         {"id": "bad id!", "venue_id": venue, "at": now.isoformat(), "code": "x"},
     ]
-    result = service.ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
+    result = ingest_scans(session, clock, creds, rows, actor="apikey:1", region_path=None)
     session.commit()
     assert result.accepted == 2
     decisions = {r.id: r.decision for r in result.results}
@@ -172,9 +173,7 @@ def test_bad_rows_are_rejected_one_by_one(
     # Same id, different content: refused; the stored scan stays.
     changed = {**good, "at": (now - timedelta(minutes=30)).isoformat()}
     changed["code"] = health_code(creds, 2, "green", now - timedelta(minutes=30))
-    refused = service.ingest_scans(
-        session, clock, creds, [changed], actor="apikey:1", region_path=None
-    )
+    refused = ingest_scans(session, clock, creds, [changed], actor="apikey:1", region_path=None)
     assert refused.rejected == 1 and refused.errors[0].field == "id"
 
 
@@ -195,7 +194,7 @@ def test_purge_removes_exactly_what_expired(
         "recorded_at": now,
         "recorded_by": "test",
     }
-    service.insert_scans(
+    insert_scans(
         session,
         [
             {**base, "client_id": "expired", "at": cutoff - timedelta(minutes=1)},
@@ -203,7 +202,7 @@ def test_purge_removes_exactly_what_expired(
         ],
     )
     session.commit()
-    _, days, scans, pings = service.purge(session, clock, actor="cli:operator")
+    _, days, scans, pings = retention.purge(session, clock, actor="cli:operator")
     session.commit()
     assert (days, scans, pings) == (28, 1, 0)
     assert session.scalars(select(Scan.client_id)).all() == ["kept"]
@@ -214,5 +213,5 @@ def test_purge_removes_exactly_what_expired(
         == 1
     )
     # A second run deletes nothing more, and is audited too.
-    assert service.purge(session, clock, actor="cli:operator")[2] == 0
+    assert retention.purge(session, clock, actor="cli:operator")[2] == 0
     session.commit()

@@ -19,7 +19,7 @@ def tick(
     """Apply time-based transitions (red/yellow → green, expired overrides); safe to rerun."""
     from zhikong.code.notify import notifier_from_settings
     from zhikong.code.policy import ColourPolicy
-    from zhikong.code.service import tick as run_tick
+    from zhikong.code.recolour import tick as run_tick
     from zhikong.store.engine import make_sessionmaker, transaction
 
     settings = settings_from_context(ctx)
@@ -46,9 +46,10 @@ def designate(
 ) -> None:
     """Change a region's risk level; everyone who was there in the window is recoloured."""
     from zhikong.clock import SystemClock
+    from zhikong.code.events import CodeInputError
     from zhikong.code.notify import notifier_from_settings
     from zhikong.code.policy import ColourPolicy
-    from zhikong.code.service import CodeInputError, designate_region
+    from zhikong.code.recolour import designate_region
     from zhikong.store.engine import make_sessionmaker, transaction
 
     if level not in {"low", "medium", "high"}:

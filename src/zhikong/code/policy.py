@@ -23,7 +23,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zhikong.code.models import SEVERITY
-from zhikong.rules.documents import CompiledRule, RuleDocument, compile_rule, load_document
+from zhikong.rules.checks import load_document
+from zhikong.rules.documents import RuleDocument
+from zhikong.rules.evaluation import CompiledRule, compile_rule
 
 PROFILES = ("code-colour.zhejiang-2020", "code-colour.cn-2022", "code-colour.minimal")
 DEFAULT_PROFILE = "code-colour.zhejiang-2020"

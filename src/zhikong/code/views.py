@@ -17,7 +17,7 @@ from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_w
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction, jurisdiction_prefix
 from zhikong.clock import local_date
-from zhikong.code import service
+from zhikong.code import appeals, declarations, events, holders, recolour
 from zhikong.code.models import Appeal, CodeEvent, HealthCode
 from zhikong.code.notify import ColourNotice
 from zhikong.code.policy import ColourPolicy
@@ -41,6 +41,7 @@ from zhikong.code.schemas import (
     TripDeclaration,
     WhyRead,
 )
+from zhikong.code.statistics import colour_counts_by_county
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 
@@ -63,13 +64,13 @@ def policy_of(held: Platform) -> ColourPolicy:
 def _translated() -> Iterator[None]:
     try:
         yield
-    except service.CodeInputError as exc:
+    except events.CodeInputError as exc:
         raise Problem(
             422,
             f"body field '{exc.field}': {exc}",
             errors=[{"in": "body", "name": exc.field, "message": str(exc)}],
         ) from exc
-    except service.CodeConflictError as exc:
+    except events.CodeConflictError as exc:
         raise Problem(409, str(exc)) from exc
 
 
@@ -99,7 +100,7 @@ def _resident_for(session: Session, principal: Principal, resident_id: int) -> R
     if resident is None:
         raise Problem(404, "not found")
     if principal.role == "resident":
-        if principal.kind != "user" or not service.holds(session, principal.id, resident_id):
+        if principal.kind != "user" or not holders.holds(session, principal.id, resident_id):
             raise Problem(404, "not found")
         return resident
     ensure_in_jurisdiction(session, principal, resident.county_code, hide=True)
@@ -135,7 +136,7 @@ def declare(
     keys = keystore(held)
     today = local_date(held.clock, held.settings.timezone)
     with _translated(), unit_of_work(session):
-        declaration, outcome, replayed = service.declare(
+        declaration, outcome, replayed = declarations.declare(
             session,
             keys,
             held.clock,
@@ -164,7 +165,7 @@ def mine(
 ) -> list[HeldCode]:
     """The codes this account holds: its own and its dependants' (一人绑定多人)."""
     result = []
-    for holder in service.holders_of(session, principal.id):
+    for holder in holders.holders_of(session, principal.id):
         code = session.get(HealthCode, holder.resident_id)
         resident = session.get(Resident, holder.resident_id)
         if code is not None and resident is not None:
@@ -315,7 +316,7 @@ def declare_trips(
     today = local_date(held.clock, held.settings.timezone)
     with _translated(), unit_of_work(session):
         resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = service.declare_trips(
+        event, outcome, replayed = declarations.declare_trips(
             session,
             held.clock,
             policy_of(held),
@@ -349,7 +350,7 @@ def checkin(
     """Temperature and symptoms of the day; normal days count towards green."""
     with _translated(), unit_of_work(session):
         resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = service.checkin(
+        event, outcome, replayed = events.checkin(
             session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
         )
         result = EventResult(
@@ -376,7 +377,7 @@ def appeal(
     """Challenge a colour or data; an officer of the person's county decides within 3 days."""
     with _translated(), unit_of_work(session):
         resident = _resident_for(session, principal, resident_id)
-        item, _ = service.submit_appeal(
+        item, _ = appeals.submit_appeal(
             session, held.clock, resident, actor=principal.actor, body=body
         )
         result = _appeal_read(item, held.clock.now())
@@ -424,7 +425,7 @@ def officer_event(
     """An officer's event about a resident of their jurisdiction; the colour follows the rule."""
     with _translated(), unit_of_work(session):
         resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = service.officer_event(
+        event, outcome, replayed = events.officer_event(
             session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
         )
         result = EventResult(
@@ -451,7 +452,7 @@ def override(
     """A manual colour (audited), only by an officer of the person's jurisdiction; it expires."""
     with _translated(), unit_of_work(session):
         resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = service.override(
+        event, outcome, replayed = events.override(
             session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
         )
         result = EventResult(
@@ -496,7 +497,7 @@ def decide_appeal(
         if item is None:
             raise Problem(404, "not found")
         ensure_in_jurisdiction(session, principal, item.county_code, hide=True)
-        outcome = service.decide_appeal(
+        outcome = appeals.decide_appeal(
             session,
             held.clock,
             policy_of(held),
@@ -535,7 +536,7 @@ def region_risk(
                 errors=[{"in": "body", "name": "region_code", "message": "unknown region"}],
             )
         ensure_in_jurisdiction(session, principal, body.region_code)
-        designation, affected, recoloured, notices = service.designate_region(
+        designation, affected, recoloured, notices = recolour.designate_region(
             session,
             held.clock,
             policy_of(held),
@@ -574,7 +575,7 @@ def statistics(
     children = session.scalars(
         select(Region).where(Region.parent_code == region).order_by(Region.code)
     ).all()
-    per_county = service.colour_counts_by_county(session, parent.path)
+    per_county = colour_counts_by_county(session, parent.path)
     result = []
     for item in [parent, *children]:
         counts: dict[str, int] = {}

@@ -17,11 +17,11 @@ from zhikong.audit.service import export_anchor
 from zhikong.auth.policy import Principal
 from zhikong.auth.service import bootstrap_admin, create_user
 from zhikong.clock import Clock, local_date
-from zhikong.code import service as code_service
+from zhikong.code import events, recolour
 from zhikong.code.models import Trip
 from zhikong.code.policy import DEFAULT_PROFILE, ColourPolicy
+from zhikong.code.recolour import ensure_green_codes
 from zhikong.code.schemas import CheckinCreate, EventCreate, OverrideCreate
-from zhikong.code.service import ensure_green_codes
 from zhikong.credential.issuer import ensure_issuer_key
 from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
@@ -330,9 +330,9 @@ def _code_story(
             ),
         ]
         for person, event in plan:
-            code_service.officer_event(session, clock, policy, person, actor=actor, body=event)
+            events.officer_event(session, clock, policy, person, actor=actor, body=event)
         for i, person in enumerate(rest[5:9]):
-            code_service.checkin(
+            events.checkin(
                 session,
                 clock,
                 policy,
@@ -342,7 +342,7 @@ def _code_story(
                     client_request_id=f"demo-fever-{i:04d}", temperature=38.2, symptoms=["fever"]
                 ),
             )
-        code_service.override(
+        events.override(
             session,
             clock,
             policy,
@@ -380,7 +380,7 @@ def _code_story(
         )
     if trips:
         session.execute(insert(Trip), trips)
-    _, affected, recoloured, _ = code_service.designate_region(
+    _, affected, recoloured, _ = recolour.designate_region(
         session,
         clock,
         policy,

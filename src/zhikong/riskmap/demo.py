@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.clock import Clock
-from zhikong.code import service as code_service
+from zhikong.code import events
 from zhikong.code.models import CodeEvent, Trip
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
@@ -129,7 +129,7 @@ def synthetic_cases(
         for person in rng.sample(people, min(len(people), rng.randint(1, 3))):
             at = now - timedelta(days=rng.randrange(0, window))
             reported += 1
-            code_service.officer_event(
+            events.officer_event(
                 session,
                 clock,
                 policy,

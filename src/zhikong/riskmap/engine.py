@@ -28,12 +28,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from zhikong.rules.documents import (
-    CompiledRule,
-    RuleDocument,
-    compile_rule,
-    load_document,
-)
+from zhikong.rules.checks import load_document
+from zhikong.rules.documents import RuleDocument
+from zhikong.rules.evaluation import CompiledRule, compile_rule
 
 PROFILES = (
     "cn-2020",

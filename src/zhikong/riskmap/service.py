@@ -429,7 +429,7 @@ def run_assessment(
     )
     designations: list[tuple[str, str]] = []
     if designate:
-        from zhikong.code.service import designate_region
+        from zhikong.code.recolour import designate_region
 
         for code, result in results.items():
             before = previous.get(code)

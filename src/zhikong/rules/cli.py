@@ -15,13 +15,8 @@ from zhikong.console import CliError, engine_from_context, say, settings_from_co
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from zhikong.rules.documents import (
-        CaseResult,
-        DocumentIssue,
-        RuleDocument,
-        SourceFormat,
-        TestReport,
-    )
+    from zhikong.rules.documents import DocumentIssue, RuleDocument, SourceFormat
+    from zhikong.rules.evaluation import CaseResult, TestReport
     from zhikong.rules.service import RegisteredRule
 
 rules_app = typer.Typer(
@@ -67,7 +62,8 @@ def _refuse(what: str, issues: tuple[DocumentIssue, ...] | list[DocumentIssue]) 
 
 
 def _load(path: Path) -> tuple[str, SourceFormat, RuleDocument]:
-    from zhikong.rules.documents import RuleDocumentError, load_document
+    from zhikong.rules.checks import load_document
+    from zhikong.rules.documents import RuleDocumentError
 
     text, source_format = _read(path)
     try:
@@ -103,7 +99,7 @@ def test_command(
     ] = False,
 ) -> None:
     """Run a rule document's test cases; exit 1 if any fails."""
-    from zhikong.rules.documents import run_tests
+    from zhikong.rules.evaluation import run_tests
 
     _, _, document = _load(path)
     report = run_tests(document)
@@ -168,12 +164,9 @@ def eval_command(
 ) -> None:
     """Evaluate a rule document on a JSON input."""
     from zhikong.clock import SystemClock, local_date
-    from zhikong.rules.documents import (
-        OutsideValidityError,
-        RuleEvaluationError,
-        compile_rule,
-        value_issues,
-    )
+    from zhikong.rules.checks import value_issues
+    from zhikong.rules.documents import OutsideValidityError, RuleEvaluationError
+    from zhikong.rules.evaluation import compile_rule
 
     _, _, document = _load(path)
     data = _read_input(input_source)

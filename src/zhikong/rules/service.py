@@ -28,22 +28,18 @@ from zhikong.audit.service import check_reference, record
 from zhikong.clock import Clock
 from zhikong.regions.models import Region
 from zhikong.regions.service import RegionNotFoundError
+from zhikong.rules.checks import load_data
 from zhikong.rules.documents import (
-    CompiledRule,
     DocumentIssue,
-    Evaluation,
     RuleDocument,
     RuleDocumentError,
     SourceFormat,
-    TestReport,
-    compile_rule,
     content_hash,
-    load_data,
-    parse_text,
-    run_tests,
     version_key,
 )
+from zhikong.rules.evaluation import CompiledRule, Evaluation, TestReport, compile_rule, run_tests
 from zhikong.rules.models import DRAFT, PUBLISHED, STATUSES, RuleDocumentRecord
+from zhikong.rules.parsing import parse_text
 
 __all__ = [
     "PublishResult",

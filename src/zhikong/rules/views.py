@@ -18,13 +18,10 @@ from zhikong.api.deps import Platform, db_session, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
 from zhikong.rules import service
-from zhikong.rules.documents import (
-    RuleDocumentError,
-    TestReport,
-    load_data,
-    parse_text,
-    run_tests,
-)
+from zhikong.rules.checks import load_data
+from zhikong.rules.documents import RuleDocumentError
+from zhikong.rules.evaluation import TestReport, run_tests
+from zhikong.rules.parsing import parse_text
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {

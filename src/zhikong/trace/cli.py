@@ -20,7 +20,7 @@ trace_app = typer.Typer(
 def purge(ctx: typer.Context, at: AtOption = None) -> None:
     """Delete scans and pings older than the retention in force (audited; schedule daily)."""
     from zhikong.store.engine import make_sessionmaker, transaction
-    from zhikong.trace.service import purge as run_purge
+    from zhikong.trace.retention import purge as run_purge
 
     engine = engine_from_context(ctx)
     clock = clock_at(at)
@@ -42,8 +42,8 @@ def import_pings(
 ) -> None:
     """Import telecom grid pings for the 时空伴随 rule (beyond-retention rows are skipped)."""
     from zhikong.store.engine import make_sessionmaker, transaction
-    from zhikong.trace.service import MalformedFileError
-    from zhikong.trace.service import import_pings as run_import
+    from zhikong.trace.inputs import MalformedFileError
+    from zhikong.trace.pings import import_pings as run_import
 
     try:
         data = file.read_bytes()
@@ -73,9 +73,9 @@ def chains(
 
     from zhikong.regions.models import Region
     from zhikong.store.engine import make_sessionmaker
+    from zhikong.trace.chains import chains as find_chains
+    from zhikong.trace.chains import clusters
     from zhikong.trace.contacts import graph_json, graph_ml
-    from zhikong.trace.service import chains as find_chains
-    from zhikong.trace.service import clusters
 
     engine = engine_from_context(ctx)
     now = clock_at(at).now()

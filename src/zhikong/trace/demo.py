@@ -11,15 +11,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from zhikong.clock import Clock
-from zhikong.code import service as code_service
+from zhikong.code import events
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
 from zhikong.keys import KeyStore
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
-from zhikong.trace import rules, service
+from zhikong.trace import rules
 from zhikong.trace.credential import ensure_signers
 from zhikong.trace.models import Venue
+from zhikong.trace.scans import insert_scans
+from zhikong.trace.tracing import trace_case
 
 DEMO_VENUES = 300
 DEMO_CASE_COUNTY = "330102"
@@ -80,13 +82,13 @@ def seed(
             at = now - timedelta(minutes=rng.randrange(60, 7 * 24 * 60))
             scans.append(_scan(f"demo-{len(scans)}", person.id, venue, at, now))
     story = _traced_case(session, clock, policy, venues, scans, now)
-    service.insert_scans(session, scans)
+    insert_scans(session, scans)
     session.flush()
     counts = {"venues": len(venue_rows), "scans": len(scans)}
     if story is not None:
         case = session.get(Resident, story)
         assert case is not None
-        outcome = service.trace_case(
+        outcome = trace_case(
             session, clock, policy, case=case, actor=ACTOR, onset_at=now - timedelta(days=1)
         )
         counts["traced_contacts"] = len(outcome.contacts)
@@ -131,7 +133,7 @@ def _traced_case(
     contacts = session.scalars(
         select(Resident).where(Resident.id != case.id).order_by(Resident.id.desc()).limit(5)
     ).all()
-    code_service.officer_event(
+    events.officer_event(
         session,
         clock,
         policy,

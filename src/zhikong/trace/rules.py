@@ -7,7 +7,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from zhikong.rules.documents import CompiledRule, compile_rule, load_document
+from zhikong.rules.checks import load_document
+from zhikong.rules.evaluation import CompiledRule, compile_rule
 
 ENTRY_RULE = "venue-entry.zhejiang-2022"
 CONTACT_RULE = "trace-contact.zhejiang-2020"

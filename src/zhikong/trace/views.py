@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import Platform, db_session, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
-from zhikong.code import service as code_service
+from zhikong.code import holders
 from zhikong.credential.keys import MintError
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
-from zhikong.trace import service
+from zhikong.trace import chains, inputs, scans, tracing, venues
 from zhikong.trace.contacts import graph_json, graph_ml
 from zhikong.trace.credential import ScanCodeError, TraceCredentials, credentials_for, verify_venue
 from zhikong.trace.models import TraceContact, Venue
@@ -51,7 +51,7 @@ __all__ = ["PurgeResult", "router"]
 def _translated() -> Iterator[None]:
     try:
         yield
-    except service.TraceInputError as exc:
+    except inputs.TraceInputError as exc:
         raise Problem(
             422,
             f"body field '{exc.field}': {exc}",
@@ -114,7 +114,7 @@ def register_venue(
     with unit_of_work(session), _translated():
         region = session.get(Region, body.region_code)
         ensure_in_jurisdiction(session, principal, region.code if region else None)
-        venue, _ = service.register_venue(session, held.clock, actor=principal.actor, body=body)
+        venue, _ = venues.register_venue(session, held.clock, actor=principal.actor, body=body)
         result = _venue_read(venue)
     return result
 
@@ -134,7 +134,7 @@ def approve_venue(
     """Approve a venue of the officer's region."""
     with unit_of_work(session):
         venue = _venue_for(session, principal, venue_id)
-        service.approve_venue(session, held.clock, venue, actor=principal.actor)
+        venues.approve_venue(session, held.clock, venue, actor=principal.actor)
         result = _venue_read(venue)
     return result
 
@@ -158,7 +158,7 @@ def venue_code(
     now = held.clock.now()
     with _translated():
         try:
-            text = service.venue_code(venue, creds, now)
+            text = venues.venue_code(venue, creds, now)
         except MintError as exc:
             raise Problem(503, f"无法签发场所码 · cannot sign venue codes: {exc}") from exc
     if format == "svg":
@@ -185,7 +185,7 @@ def record_scan(
     creds = _credentials(held)
     row = body.model_dump(mode="json")
     with unit_of_work(session):
-        result = service.ingest_scans(
+        result = scans.ingest_scans(
             session,
             held.clock,
             creds,
@@ -221,7 +221,7 @@ def scan_venue_code(
     session: Annotated[Session, Depends(db_session)],
 ) -> ScanResult:
     """A resident (or the holder of a dependant's code) scans a venue's code with the app."""
-    if principal.kind != "user" or not code_service.holds(session, principal.id, body.resident_id):
+    if principal.kind != "user" or not holders.holds(session, principal.id, body.resident_id):
         raise Problem(404, "not found")
     creds = _credentials(held)
     at = body.at or held.clock.now()
@@ -241,7 +241,7 @@ def scan_venue_code(
         "resident_id": body.resident_id,
     }
     with unit_of_work(session):
-        result = service.ingest_scans(
+        result = scans.ingest_scans(
             session,
             held.clock,
             creds,
@@ -280,13 +280,13 @@ async def upload_scans(
         raise Problem(413, f"at most {MAX_UPLOAD_BYTES} bytes per upload")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        rows = service.parse_upload(data, media_type)
-    except service.MalformedFileError as exc:
+        rows = inputs.parse_upload(data, media_type)
+    except inputs.MalformedFileError as exc:
         status_code = 415 if "只接受" in str(exc) else 400
         raise Problem(status_code, f"文件被拒绝 · file rejected: {exc}") from exc
     creds = _credentials(held)
     with unit_of_work(session):
-        result = service.ingest_scans(
+        result = scans.ingest_scans(
             session,
             held.clock,
             creds,
@@ -317,7 +317,7 @@ def trace_case(
         if case is None:
             raise Problem(404, "not found")
         ensure_in_jurisdiction(session, principal, case.county_code, hide=True)
-        outcome = service.trace_case(
+        outcome = tracing.trace_case(
             session,
             held.clock,
             held.policy,
@@ -378,7 +378,7 @@ def transmission_chains(
 ) -> Any:
     """Cases of a region linked by tracing findings and shared venues."""
     path = _region_path(session, principal, region)
-    nodes, links = service.chains(session, held.clock.now(), path)
+    nodes, links = chains.chains(session, held.clock.now(), path)
     if format == "graphml":
         return Response(graph_ml(nodes, links), media_type="application/graphml+xml")
     return graph_json(nodes, links)
@@ -397,4 +397,4 @@ def case_clusters(
 ) -> list[dict[str, Any]]:
     """Clusters (≥ N linked cases within the rule's window) of a region, with their region."""
     path = _region_path(session, principal, region)
-    return [c.to_json() for c in service.clusters(session, held.clock.now(), path)]
+    return [c.to_json() for c in chains.clusters(session, held.clock.now(), path)]
