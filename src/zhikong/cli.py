@@ -118,7 +118,15 @@ def root(
         var_dir=var_dir,
         log_level=log_level.value if log_level else None,
         key_dir=key_dir,
+        prepare=_connect_domains,
     )
+
+
+def _connect_domains() -> None:
+    """Wire the domains' extension points before a command works on the database."""
+    from zhikong.wiring import connect_domains
+
+    connect_domains()
 
 
 @db_app.command("upgrade")

@@ -7,6 +7,7 @@ helpers so that the command starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,8 @@ class State:
     var_dir: Path | None = None
     log_level: str | None = None
     key_dir: Path | None = None
+    prepare: Callable[[], None] | None = None
+    """Run before a command first opens the database (the CLI root connects the domains)."""
 
     def settings(self, **more: object) -> Settings:
         """Settings from the environment with the CLI flags on top."""
@@ -92,7 +95,10 @@ def require_current_schema(engine: Engine) -> None:
 
 def engine_from_context(ctx: typer.Context, *, migrated: bool = True) -> Engine:
     """The database engine for a command; with `migrated`, refuse an out-of-date schema."""
-    engine = engine_for(settings_from_context(ctx))
+    state = state_of(ctx)
+    if state.prepare is not None:
+        state.prepare()
+    engine = engine_for(state.settings())
     if migrated:
         require_current_schema(engine)
     return engine

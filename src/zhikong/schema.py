@@ -1,7 +1,8 @@
-"""Every table of the platform, gathered so Alembic and the schema tests see one metadata.
+"""Every table of the platform, gathered into one metadata (for Alembic and the drift test).
 
-This sits in the composition layer because it imports every domain's models; the migration
-environment (`store/migrations/env.py`) and the drift test read `metadata` from here.
+This sits in the composition layer because it imports every domain's models. Running the
+migrations needs none of it; autogenerating a revision hands `metadata` to Alembic (see
+`store/migrations/env.py`), and the drift test compares it with a migrated database.
 """
 
 from __future__ import annotations

@@ -12,11 +12,13 @@ from zhikong.code.policy import ColourPolicy
 from zhikong.code.recolour import designate_region
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.trace.models import Scan, Venue
+from zhikong.wiring import connect_domains
 
 from ..conftest import Installation
 
 
 def test_scanned_visitors_are_recoloured(installation: Installation) -> None:
+    connect_domains()  # tracing tells region recolouring about scans (the app does this too)
     clock = installation.clock
     now = clock.now()
     factory = make_sessionmaker(installation.engine)

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers: database session, clock, settings."""
+"""Dependencies shared by every router: settings, database session, clock, key directory.
+
+What only one domain needs (the colour policy, the SMS sender) is that domain's own
+dependency (`code.deps`, `auth.deps`), set on the app by the composition root.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from zhikong.auth.sms import SmsSender
 from zhikong.clock import Clock
-from zhikong.code.notify import Notifier
-from zhikong.code.policy import ColourPolicy
 from zhikong.config import Settings
 from zhikong.keys import KeyStore
 from zhikong.store.engine import writing
@@ -21,16 +22,13 @@ from zhikong.store.engine import writing
 
 @dataclass(frozen=True)
 class Platform:
-    """What a running app holds: settings, database, clock, key store and SMS sender."""
+    """What a running app holds: settings, database, clock and key store."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
     keys: KeyStore | None
-    sms: SmsSender
-    policy: ColourPolicy
-    notifier: Notifier
 
 
 def platform(request: Request) -> Platform:

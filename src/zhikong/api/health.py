@@ -1,20 +1,16 @@
-"""Liveness and readiness probes, and facts about the installation."""
+"""Liveness and readiness probes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from zhikong import __version__
-from zhikong.api.deps import Platform, db_session, platform
+from zhikong.api.deps import Platform, platform
 from zhikong.api.problems import Problem
-from zhikong.regions.service import installed_packs
 from zhikong.store import migrate
-from zhikong.store.engine import backend_name, ping
-from zhikong.store.meta import get_meta
+from zhikong.store.engine import ping
 
 router = APIRouter(tags=["health"])
 
@@ -24,16 +20,6 @@ class Health(BaseModel):
 
     status: str
     checks: dict[str, str] = {}
-
-
-class About(BaseModel):
-    """What this installation is running."""
-
-    version: str
-    database: str
-    schema_revision: str | None
-    region_packs: dict[str, Any]
-    demo: dict[str, Any] | None
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
@@ -57,18 +43,3 @@ def readyz(held: Annotated[Platform, Depends(platform)]) -> Health:
     if not migrate.is_up_to_date(held.engine):
         raise Problem(503, "database schema is not at the current revision; run zhikong db upgrade")
     return Health(status="ok", checks={"database": "ok", "schema": "current"})
-
-
-@router.get("/api/v1/about", response_model=About, tags=["about"], summary="This installation")
-def about(
-    held: Annotated[Platform, Depends(platform)],
-    session: Annotated[Session, Depends(db_session)],
-) -> About:
-    """Version, database backend, schema revision, region packs and demo parameters."""
-    return About(
-        version=__version__,
-        database=backend_name(held.engine),
-        schema_revision=migrate.current_revision(held.engine),
-        region_packs=installed_packs(session),
-        demo=get_meta(session, "demo"),
-    )

@@ -53,6 +53,27 @@ class Problem(Exception):
         self.errors = list(errors)
         self.headers = headers or {}
 
+    @classmethod
+    def invalid(
+        cls,
+        name: str,
+        reason: str,
+        *,
+        where: str = "body",
+        status: int = 422,
+        message: str | None = None,
+    ) -> Problem:
+        """A problem naming one field at fault: "body field 'x': …" or "query parameter 'x': …".
+
+        `message` is the short text of the `errors` entry when it differs from `reason`.
+        """
+        label = "field" if where == "body" else "parameter"
+        return cls(
+            status,
+            f"{where} {label} '{name}': {reason}",
+            errors=[{"in": where, "name": name, "message": reason if message is None else message}],
+        )
+
 
 def _default_slug(status: int) -> str:
     return {

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth import ratelimit, service
+from zhikong.auth.deps import sms_sender
 from zhikong.auth.models import (
     Accepted,
     ApiKey,
@@ -33,6 +34,7 @@ from zhikong.auth.policy import (
     allow,
     ensure_in_jurisdiction,
 )
+from zhikong.auth.sms import SmsSender
 from zhikong.keys import KeyStore
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -65,11 +67,7 @@ def _translated() -> Iterator[None]:
     except service.PolicyError as exc:
         raise Problem(403, str(exc)) from exc
     except service.InvalidRequestError as exc:
-        raise Problem(
-            422,
-            f"body field '{exc.field}': {exc}",
-            errors=[{"in": "body", "name": exc.field, "message": str(exc)}],
-        ) from exc
+        raise Problem.invalid(exc.field, str(exc)) from exc
 
 
 def _sign_in_or_count_failure(session: Session, attempt: Callable[[], TokenPair]) -> TokenPair:
@@ -152,6 +150,7 @@ def otp_request(
     request: Request,
     body: OtpRequest,
     held: Annotated[Platform, Depends(platform)],
+    sms: Annotated[SmsSender, Depends(sms_sender)],
     session: Annotated[Session, Depends(db_session)],
 ) -> Accepted:
     """Send a one-time code to a mobile number (the answer is the same for every number)."""
@@ -159,7 +158,7 @@ def otp_request(
     _limited(held, ratelimit.OTP_PER_CLIENT, _client(request))
     _limited(held, ratelimit.OTP_PER_PHONE, body.phone)
     with unit_of_work(session):
-        service.request_code(session, keys, held.clock, held.settings, held.sms, body.phone)
+        service.request_code(session, keys, held.clock, held.settings, sms, body.phone)
     return Accepted(detail=f"验证码已发送至 {mask_phone(body.phone)} · code sent")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from zhikong.api.requests import current_request_id
@@ -240,6 +240,23 @@ def add_event(
         session, clock, policy, resident, actor=actor, cause=kind, inputs=[f"code_event:{event.id}"]
     )
     return event, outcome, False
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """Insert code events set-based (one row per resident); the new event id of each resident.
+
+    Each row holds the `CodeEvent` columns. Nothing is recomputed here: follow with
+    `recolour.raise_codes` or `recolour.apply_new_events`.
+    """
+    event_ids: dict[int, int] = {}
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        result = session.execute(
+            insert(CodeEvent).returning(CodeEvent.id, CodeEvent.resident_id), chunk
+        )
+        for event_id, resident_id in result:
+            event_ids[int(resident_id)] = int(event_id)
+    return event_ids
 
 
 def decidegrees(temperature: float) -> int:

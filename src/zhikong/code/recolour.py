@@ -1,9 +1,9 @@
-"""Set-based recolouring: time-based transitions, a region's risk level changing, green codes
-for everyone without one."""
+"""Set-based recolouring: time-based transitions, a region's risk level changing, findings of
+other domains reported as code events, and green codes for everyone without one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -13,10 +13,16 @@ from sqlalchemy.orm import Session
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record, record_many
 from zhikong.clock import Clock
-from zhikong.code.events import CodeInputError, apply_decision, load_events, progress_json
+from zhikong.code.events import (
+    CodeInputError,
+    apply_decision,
+    insert_events,
+    load_events,
+    progress_json,
+    recompute,
+)
 from zhikong.code.models import (
     SEVERITY,
-    CodeEvent,
     ColourChange,
     HealthCode,
     RiskDesignation,
@@ -26,6 +32,21 @@ from zhikong.code.notify import ColourNotice
 from zhikong.code.policy import ColourPolicy
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
+
+PresenceSource = Callable[[Session, str, datetime], Iterable[tuple[int, datetime]]]
+"""Residents seen in a region (given by its path, descendants included) since an instant, each
+with the last instant they were seen there."""
+
+_presence_sources: dict[str, PresenceSource] = {}
+
+
+def add_presence_source(name: str, source: PresenceSource) -> None:
+    """Let region recolouring also count residents another domain saw in a region.
+
+    Declared trips always count; tracing adds the scans at a region's venues this way (the
+    composition layer wires it, see `zhikong.wiring`). Adding under the same name replaces.
+    """
+    _presence_sources[name] = source
 
 
 def tick(
@@ -104,9 +125,8 @@ def designate_region(
     if level == "low":
         return designation, 0, 0, []
     since = today - timedelta(days=window_days)
-    # Everyone who declared a trip there, or was scanned at one of its venues, in the window.
-    from zhikong.trace.models import Scan, Venue  # tracing builds on codes: import late
-
+    # Everyone who declared a trip there, or was seen there by another domain (tracing: a scan
+    # at one of its venues), in the window.
     last_seen: dict[int, date] = {}
     trips = session.execute(
         select(Trip.resident_id, func.max(Trip.left_on).label("left_on"))
@@ -117,17 +137,11 @@ def designate_region(
     for resident_id, left_on in trips:
         last_seen[int(resident_id)] = left_on
     window_start = datetime.combine(since, datetime.min.time(), policy.zone)
-    scans = session.execute(
-        select(Scan.resident_id, func.max(Scan.at).label("at"))
-        .join(Venue, Venue.id == Scan.venue_id)
-        .join(Region, Region.code == Venue.region_code)
-        .where(Region.path.startswith(region.path, autoescape=True), Scan.at >= window_start)
-        .group_by(Scan.resident_id)
-    )
-    for resident_id, at in scans:
-        seen_on = policy.local_day(at)
-        if seen_on > last_seen.get(int(resident_id), date.min):
-            last_seen[int(resident_id)] = seen_on
+    for name in sorted(_presence_sources):
+        for resident_id, at in _presence_sources[name](session, region.path, window_start):
+            seen_on = policy.local_day(at)
+            if seen_on > last_seen.get(int(resident_id), date.min):
+                last_seen[int(resident_id)] = seen_on
     visits = [(resident_id, last_seen[resident_id]) for resident_id in sorted(last_seen)]
     fact_name = "days_since_high_risk_area" if level == "high" else "days_since_medium_risk_area"
     rows = []
@@ -149,22 +163,15 @@ def designate_region(
                 "client_request_id": None,
             }
         )
-    event_ids: dict[int, int] = {}
-    for start in range(0, len(rows), 5000):
-        chunk = rows[start : start + 5000]
-        result = session.execute(
-            insert(CodeEvent).returning(CodeEvent.id, CodeEvent.resident_id), chunk
-        )
-        for event_id, resident_id in result:
-            event_ids[int(resident_id)] = int(event_id)
+    event_ids = insert_events(session, rows)
     designation.affected = len(rows)
-    recoloured, notices = _recolour_incremental(
+    recoloured, notices = raise_codes(
         session, clock, policy, rows, event_ids, actor=actor, cause="region_risk"
     )
     return designation, len(rows), recoloured, notices
 
 
-def _recolour_incremental(
+def raise_codes(
     session: Session,
     clock: Clock,
     policy: ColourPolicy,
@@ -174,7 +181,12 @@ def _recolour_incremental(
     actor: str,
     cause: str,
 ) -> tuple[int, list[ColourNotice]]:
-    """Raise stored codes by new latest events without replaying every resident's history."""
+    """Raise stored codes by new latest events without replaying every resident's history.
+
+    `rows` are the inserted events (as given to `insert_events`) and `event_ids` their ids by
+    resident. Codes with an active override, or none yet, are left alone (see
+    `apply_new_events`). Returns how many codes changed colour and the notices to send.
+    """
     now = clock.now()
     day = policy.local_day(now)
     by_resident = {row["resident_id"]: row for row in rows}
@@ -288,6 +300,54 @@ def _recolour_incremental(
             )
         record_many(session, clock, audit, request_id=current_request_id())
     return len(changes), notices
+
+
+def apply_new_events(
+    session: Session,
+    clock: Clock,
+    policy: ColourPolicy,
+    rows: Sequence[dict[str, Any]],
+    event_ids: dict[int, int],
+    *,
+    actor: str,
+    cause: str,
+) -> tuple[int, list[ColourNotice]]:
+    """Recolour the residents of newly inserted events (another domain's findings).
+
+    Incremental where the stored code allows it (`raise_codes`); a full recompute for the
+    codes that path leaves alone (no code yet, an active override). Returns how many codes
+    changed colour and the notices to send once the transaction commits.
+    """
+    now = clock.now()
+    recoloured, notices = raise_codes(
+        session, clock, policy, rows, event_ids, actor=actor, cause=cause
+    )
+    stored = {
+        int(rid)
+        for rid, decided, until in session.execute(
+            select(HealthCode.resident_id, HealthCode.decided_at, HealthCode.override_until).where(
+                HealthCode.resident_id.in_(list(event_ids))
+            )
+        )
+        if decided <= now and (until is None or until <= now)
+    }
+    for resident_id in sorted(set(event_ids) - stored):
+        resident = session.get(Resident, resident_id)
+        if resident is None:
+            continue
+        outcome = recompute(
+            session,
+            clock,
+            policy,
+            resident,
+            actor=actor,
+            cause=cause,
+            inputs=[f"code_event:{event_ids[resident_id]}"],
+        )
+        if outcome.notices:
+            recoloured += 1
+            notices += outcome.notices
+    return recoloured, notices
 
 
 def ensure_green_codes(session: Session, clock: Clock, policy: ColourPolicy) -> int:

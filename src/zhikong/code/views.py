@@ -4,7 +4,7 @@ risk changes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,9 +18,10 @@ from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction, jurisdiction_prefix
 from zhikong.clock import local_date
 from zhikong.code import appeals, declarations, events, holders, recolour
+from zhikong.code.deps import CodeServices, code_services, resident_for
+from zhikong.code.events import Outcome
 from zhikong.code.models import Appeal, CodeEvent, HealthCode
 from zhikong.code.notify import ColourNotice
-from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import (
     AppealCreate,
     AppealDecision,
@@ -54,57 +55,38 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 COLOUR_ZH = {"green": "绿码", "yellow": "黄码", "orange": "橙码", "red": "红码"}
 
 
-def policy_of(held: Platform) -> ColourPolicy:
-    """The colour policy in force for this installation."""
-    policy: ColourPolicy = held.policy
-    return policy
-
-
 @contextmanager
 def _translated() -> Iterator[None]:
     try:
         yield
     except events.CodeInputError as exc:
-        raise Problem(
-            422,
-            f"body field '{exc.field}': {exc}",
-            errors=[{"in": "body", "name": exc.field, "message": str(exc)}],
-        ) from exc
+        raise Problem.invalid(exc.field, str(exc)) from exc
     except events.CodeConflictError as exc:
         raise Problem(409, str(exc)) from exc
 
 
-def _send(held: Platform, notices: Sequence[ColourNotice]) -> None:
-    if notices:
-        held.notifier.notify(notices)
-
-
 def code_read(code: HealthCode, resident: Resident) -> CodeRead:
-    """The API shape of a code."""
-    return CodeRead(
-        resident_id=code.resident_id,
-        colour=code.colour,
-        since=code.since,
-        masked_name=resident.name_masked,
-        profile=code.profile,
-        rule_version=code.rule_version,
-        decided_at=code.decided_at,
-        progress=code.progress,
-        override_until=code.override_until,
-    )
+    """The API shape of a code, with its holder's masked name."""
+    stored = {name: getattr(code, name) for name in CodeRead.model_fields if name != "masked_name"}
+    return CodeRead(masked_name=resident.name_masked, **stored)
 
 
-def _resident_for(session: Session, principal: Principal, resident_id: int) -> Resident:
-    """The resident, if the caller holds their code (resident) or it is in their jurisdiction."""
-    resident = session.get(Resident, resident_id)
-    if resident is None:
-        raise Problem(404, "not found")
-    if principal.role == "resident":
-        if principal.kind != "user" or not holders.holds(session, principal.id, resident_id):
-            raise Problem(404, "not found")
-        return resident
-    ensure_in_jurisdiction(session, principal, resident.county_code, hide=True)
-    return resident
+def _event_result(
+    session: Session,
+    services: CodeServices,
+    principal: Principal,
+    resident_id: int,
+    write: Callable[[Resident], tuple[CodeEvent, Outcome, bool]],
+) -> EventResult:
+    """Write one event for a resident the caller may act on; notify once it has committed."""
+    with _translated(), unit_of_work(session):
+        resident = resident_for(session, principal, resident_id)
+        event, outcome, replayed = write(resident)
+        result = EventResult(
+            event_id=event.id, code=code_read(outcome.code, resident), replayed=replayed
+        )
+    services.notify(outcome.notices)
+    return result
 
 
 def _code_or_404(session: Session, resident_id: int) -> HealthCode:
@@ -128,6 +110,7 @@ def declare(
     body: DeclarationCreate,
     principal: Annotated[Principal, Depends(allow("code.declare"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> DeclarationResult:
     """Apply for a code for oneself or a dependant; the colour is computed at once."""
@@ -140,7 +123,7 @@ def declare(
             session,
             keys,
             held.clock,
-            policy_of(held),
+            services.policy,
             user_id=principal.id,
             actor=principal.actor,
             body=body,
@@ -154,7 +137,7 @@ def declare(
             code=code_read(outcome.code, resident),
             replayed=replayed,
         )
-    _send(held, outcome.notices)
+    services.notify(outcome.notices)
     return result
 
 
@@ -185,7 +168,7 @@ def status_query(
     session: Annotated[Session, Depends(db_session)],
 ) -> CodeRead:
     """A code's colour, since when, the rule version, and progress towards green."""
-    resident = _resident_for(session, principal, resident_id)
+    resident = resident_for(session, principal, resident_id)
     return code_read(_code_or_404(session, resident_id), resident)
 
 
@@ -199,12 +182,13 @@ def why(
     resident_id: ResidentId,
     principal: Annotated[Principal, Depends(allow("code.read"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> WhyRead:
     """The reasons in plain words, the rule and version, the events behind it, what comes next."""
-    resident = _resident_for(session, principal, resident_id)
+    resident = resident_for(session, principal, resident_id)
     code = _code_or_404(session, resident_id)
-    policy = policy_of(held)
+    policy = services.policy
     reasons = []
     for item in code.reasons:
         event = session.get(CodeEvent, item["event_id"])
@@ -310,27 +294,27 @@ def declare_trips(
     body: TripDeclaration,
     principal: Annotated[Principal, Depends(allow("code.declare"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> EventResult:
     """Add journeys to a code; trips through risk areas change its colour at once."""
     today = local_date(held.clock, held.settings.timezone)
-    with _translated(), unit_of_work(session):
-        resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = declarations.declare_trips(
+    return _event_result(
+        session,
+        services,
+        principal,
+        resident_id,
+        lambda resident: declarations.declare_trips(
             session,
             held.clock,
-            policy_of(held),
+            services.policy,
             resident,
             actor=principal.actor,
             trips=body.trips,
             client_request_id=body.client_request_id,
             today=today,
-        )
-        result = EventResult(
-            event_id=event.id, code=code_read(outcome.code, resident), replayed=replayed
-        )
-    _send(held, outcome.notices)
-    return result
+        ),
+    )
 
 
 @router.post(
@@ -345,19 +329,19 @@ def checkin(
     body: CheckinCreate,
     principal: Annotated[Principal, Depends(allow("code.declare"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> EventResult:
     """Temperature and symptoms of the day; normal days count towards green."""
-    with _translated(), unit_of_work(session):
-        resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = events.checkin(
-            session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
-        )
-        result = EventResult(
-            event_id=event.id, code=code_read(outcome.code, resident), replayed=replayed
-        )
-    _send(held, outcome.notices)
-    return result
+    return _event_result(
+        session,
+        services,
+        principal,
+        resident_id,
+        lambda resident: events.checkin(
+            session, held.clock, services.policy, resident, actor=principal.actor, body=body
+        ),
+    )
 
 
 @router.post(
@@ -376,7 +360,7 @@ def appeal(
 ) -> AppealRead:
     """Challenge a colour or data; an officer of the person's county decides within 3 days."""
     with _translated(), unit_of_work(session):
-        resident = _resident_for(session, principal, resident_id)
+        resident = resident_for(session, principal, resident_id)
         item, _ = appeals.submit_appeal(
             session, held.clock, resident, actor=principal.actor, body=body
         )
@@ -392,7 +376,7 @@ def appeals_of(
     session: Annotated[Session, Depends(db_session)],
 ) -> list[AppealRead]:
     """A code's appeals and their state."""
-    _resident_for(session, principal, resident_id)
+    resident_for(session, principal, resident_id)
     rows = session.scalars(
         select(Appeal).where(Appeal.resident_id == resident_id).order_by(Appeal.id)
     ).all()
@@ -420,19 +404,19 @@ def officer_event(
     body: EventCreate,
     principal: Annotated[Principal, Depends(allow("code.event"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> EventResult:
     """An officer's event about a resident of their jurisdiction; the colour follows the rule."""
-    with _translated(), unit_of_work(session):
-        resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = events.officer_event(
-            session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
-        )
-        result = EventResult(
-            event_id=event.id, code=code_read(outcome.code, resident), replayed=replayed
-        )
-    _send(held, outcome.notices)
-    return result
+    return _event_result(
+        session,
+        services,
+        principal,
+        resident_id,
+        lambda resident: events.officer_event(
+            session, held.clock, services.policy, resident, actor=principal.actor, body=body
+        ),
+    )
 
 
 @router.post(
@@ -447,19 +431,19 @@ def override(
     body: OverrideCreate,
     principal: Annotated[Principal, Depends(allow("code.override"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> EventResult:
     """A manual colour (audited), only by an officer of the person's jurisdiction; it expires."""
-    with _translated(), unit_of_work(session):
-        resident = _resident_for(session, principal, resident_id)
-        event, outcome, replayed = events.override(
-            session, held.clock, policy_of(held), resident, actor=principal.actor, body=body
-        )
-        result = EventResult(
-            event_id=event.id, code=code_read(outcome.code, resident), replayed=replayed
-        )
-    _send(held, outcome.notices)
-    return result
+    return _event_result(
+        session,
+        services,
+        principal,
+        resident_id,
+        lambda resident: events.override(
+            session, held.clock, services.policy, resident, actor=principal.actor, body=body
+        ),
+    )
 
 
 @router.get(
@@ -488,6 +472,7 @@ def decide_appeal(
     body: AppealDecision,
     principal: Annotated[Principal, Depends(allow("code.appeal.decide"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> AppealRead:
     """Uphold (voiding the events found wrong, which recolours) or reject an appeal."""
@@ -500,7 +485,7 @@ def decide_appeal(
         outcome = appeals.decide_appeal(
             session,
             held.clock,
-            policy_of(held),
+            services.policy,
             item,
             actor=principal.actor,
             upheld=body.upheld,
@@ -510,7 +495,7 @@ def decide_appeal(
         if outcome is not None:
             notices = outcome.notices
         result = _appeal_read(item, held.clock.now())
-    _send(held, notices)
+    services.notify(notices)
     return result
 
 
@@ -525,21 +510,20 @@ def region_risk(
     body: RegionRiskCreate,
     principal: Annotated[Principal, Depends(allow("code.region_risk"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> RegionRiskResult:
     """Everyone who declared a trip there within the window gets an event and a new colour."""
     with _translated(), unit_of_work(session):
         if session.get(Region, body.region_code) is None:
-            raise Problem(
-                422,
-                f"body field 'region_code': no region with code {body.region_code}",
-                errors=[{"in": "body", "name": "region_code", "message": "unknown region"}],
+            raise Problem.invalid(
+                "region_code", f"no region with code {body.region_code}", message="unknown region"
             )
         ensure_in_jurisdiction(session, principal, body.region_code)
         designation, affected, recoloured, notices = recolour.designate_region(
             session,
             held.clock,
-            policy_of(held),
+            services.policy,
             actor=principal.actor,
             region_code=body.region_code,
             level=body.level,
@@ -553,7 +537,7 @@ def region_risk(
             affected=affected,
             recoloured=recoloured,
         )
-    _send(held, notices)
+    services.notify(notices)
     return result
 
 
@@ -566,10 +550,12 @@ def statistics(
     """Codes per colour for a region and each of its children (aggregates only)."""
     parent = session.get(Region, region)
     if parent is None:
-        raise Problem(
-            404,
-            f"query parameter 'region': no region with code {region}",
-            errors=[{"in": "query", "name": "region", "message": "unknown region"}],
+        raise Problem.invalid(
+            "region",
+            f"no region with code {region}",
+            where="query",
+            status=404,
+            message="unknown region",
         )
     ensure_in_jurisdiction(session, principal, region)
     children = session.scalars(
@@ -603,10 +589,12 @@ def quarantine_list(
     code = region or principal.region_code or "330000"
     area = session.get(Region, code)
     if area is None:
-        raise Problem(
-            404,
-            f"query parameter 'region': no region with code {code}",
-            errors=[{"in": "query", "name": "region", "message": "unknown region"}],
+        raise Problem.invalid(
+            "region",
+            f"no region with code {code}",
+            where="query",
+            status=404,
+            message="unknown region",
         )
     ensure_in_jurisdiction(session, principal, code)
     rows = session.execute(

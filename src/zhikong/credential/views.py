@@ -16,8 +16,8 @@ from zhikong.api.problems import Problem
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record
 from zhikong.auth.policy import Principal, allow
+from zhikong.code.deps import resident_for
 from zhikong.code.models import HealthCode
-from zhikong.code.views import _resident_for
 from zhikong.credential import issuer
 from zhikong.credential.claims import Kind
 from zhikong.credential.keys import FileSigningKeyStore
@@ -75,7 +75,7 @@ def _issuers(held: Platform) -> FileSigningKeyStore:
 def _mint(
     held: Platform, session: Session, principal: Principal, resident_id: int, kind: Kind
 ) -> issuer.Minted:
-    resident = _resident_for(session, principal, resident_id)
+    resident = resident_for(session, principal, resident_id)
     code = session.get(HealthCode, resident_id)
     if code is None:
         raise Problem(404, "this person has no health code yet")

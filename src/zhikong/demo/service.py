@@ -25,6 +25,7 @@ from zhikong.code.schemas import CheckinCreate, EventCreate, OverrideCreate
 from zhikong.credential.issuer import ensure_issuer_key
 from zhikong.demo.identities import synthetic_identity
 from zhikong.demo.population import CountyProfile, generate
+from zhikong.index import demo as index_demo
 from zhikong.keys import KeyStore
 from zhikong.regions.models import Region
 from zhikong.regions.packs import DEFAULT_PACK, read_pack
@@ -41,6 +42,7 @@ from zhikong.store import migrate
 from zhikong.store.engine import make_sessionmaker, transaction
 from zhikong.store.meta import get_meta, set_meta
 from zhikong.trace import demo as trace_demo
+from zhikong.wiring import connect_domains
 
 DEMO_META_KEY = "demo"
 
@@ -141,6 +143,7 @@ def build_demo(
     fresh: Callable[[Engine], None] = migrate.drop_everything,
 ) -> DemoReport:
     """Rebuild the database from nothing and fill it with the demo province."""
+    connect_domains()
     progress = progress or SilentProgress()
     progress.start("重建数据库 · resetting database", None)
     fresh(engine)
@@ -201,6 +204,7 @@ def build_demo(
         traced = trace_demo.seed(session, clock, policy, seed, keys=keys)
         story.update({f"trace_{name}": count for name, count in traced.items()})
     story.update(riskmap_demo.replay(factory, clock, policy, seed, reference_day, timezone))
+    story.update(index_demo.replay(factory, clock, seed, riskmap_demo.replay_days(reference_day)))
     with transaction(factory) as session:
         # A signed anchor of the audit log's head, as an operator would export daily.
         export_anchor(session, keys, clock)

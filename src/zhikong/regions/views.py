@@ -32,10 +32,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 def _check_level(level: str | None) -> None:
     if level is not None and level not in LEVELS:
-        raise Problem(
-            422,
-            f"query parameter 'level': must be one of {', '.join(LEVELS)}",
-            errors=[{"in": "query", "name": "level", "message": "unknown level"}],
+        raise Problem.invalid(
+            "level", f"must be one of {', '.join(LEVELS)}", where="query", message="unknown level"
         )
 
 
@@ -69,10 +67,12 @@ def list_regions(
     _check_level(level)
     for name, code in (("parent", parent), ("within", within)):
         if code is not None and session.get(Region, code) is None:
-            raise Problem(
-                404,
-                f"query parameter '{name}': no region with code {code}",
-                errors=[{"in": "query", "name": name, "message": "unknown region"}],
+            raise Problem.invalid(
+                name,
+                f"no region with code {code}",
+                where="query",
+                status=404,
+                message="unknown region",
             )
     rows, total = service.list_regions(
         session,

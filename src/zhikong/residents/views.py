@@ -47,10 +47,12 @@ def summary(
     try:
         return population_summary(session, region, local_date(held.clock, held.settings.timezone))
     except RegionNotFoundError as exc:
-        raise Problem(
-            404,
-            f"query parameter 'region': no region with code {region}",
-            errors=[{"in": "query", "name": "region", "message": "unknown region"}],
+        raise Problem.invalid(
+            "region",
+            f"no region with code {region}",
+            where="query",
+            status=404,
+            message="unknown region",
         ) from exc
 
 
@@ -86,10 +88,8 @@ def register(
     with unit_of_work(session):
         county = session.get(Region, body.county_code)
         if county is None or county.level != "county":
-            raise Problem(
-                422,
-                "body field 'county_code': no county with this code",
-                errors=[{"in": "body", "name": "county_code", "message": "unknown county"}],
+            raise Problem.invalid(
+                "county_code", "no county with this code", message="unknown county"
             )
         ensure_in_jurisdiction(session, principal, body.county_code)
         try:
@@ -103,11 +103,7 @@ def register(
             )
         except InvalidIdentityError as exc:
             field = "birth_date" if "birth_date" in str(exc) else "id_number"
-            raise Problem(
-                422,
-                f"body field '{field}': {exc}",
-                errors=[{"in": "body", "name": field, "message": str(exc)}],
-            ) from exc
+            raise Problem.invalid(field, str(exc)) from exc
         except DuplicateResidentError as exc:
             raise Problem(409, str(exc)) from exc
     return masked_view(keys, resident)

@@ -1,5 +1,6 @@
 """Demo replay of the five-colour map: Zhejiang's official Feb-2020 levels, a few synthetic
-confirmed cases, 14 replayed days of the `zhejiang-2020` assessment and the index of those days.
+confirmed cases and 14 replayed days of the `zhejiang-2020` assessment (the index of those days
+is `zhikong.index.demo`).
 
 Everything here is deterministic under the demo seed. Synthetic values are labelled as such:
 case reports carry a note saying so, outside data are stored with source `synthetic`.
@@ -17,7 +18,6 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +26,6 @@ from zhikong.code import events
 from zhikong.code.models import CodeEvent, Trip
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
-from zhikong.index.store import compute_and_store
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
 from zhikong.riskmap.engine import OFFICIAL_SUFFIX
@@ -43,22 +42,11 @@ PROFILE = "zhejiang-2020"
 OFFICIAL_PROFILE = PROFILE + OFFICIAL_SUFFIX
 OFFICIAL_VERSION = "2020-02"
 OFFICIAL_FILE = "zhejiang_five_colour_county_risk_feb2020.csv"
-INDEX_CONFIG = "zhikong-2020"
 REPLAY_DAYS = 14
-INDEX_DRAWS = 200
 ACTOR = "system:demo"
 SYNTHETIC_NOTE = "合成演示病例，非真实病例 · synthetic demo case, not a real case"
 SYNTHETIC_COUNTIES = 6
 LEVEL_CODES = {"1": "green", "2": "blue", "3": "yellow", "4": "orange", "5": "red"}
-# Outside data the platform does not hold: (indicator, low, high, daily gain, ceiling).
-_OUTSIDE_FLOW: tuple[tuple[str, float, float, float, float], ...] = (
-    ("bus_route_reopening_rate", 40.0, 85.0, 2.0, 100.0),
-    ("enterprise_resumption_rate", 30.0, 75.0, 2.5, 100.0),
-    ("electricity_recovery", 45.0, 80.0, 1.5, 120.0),
-    ("traffic_flow_recovery", 35.0, 75.0, 2.0, 120.0),
-    ("parcel_volume_recovery", 50.0, 90.0, 1.5, 120.0),
-    ("retail_opening_rate", 40.0, 85.0, 2.0, 100.0),
-)
 
 
 def official_rows() -> list[dict[str, Any]]:
@@ -223,80 +211,9 @@ def platform_indicators(session: Session, clock: Clock, days: Sequence[date], ti
     return len(rows)
 
 
-def synthetic_outside_data(
-    session: Session, clock: Clock, *, seed: int, days: Sequence[date]
-) -> int:
-    """Store labelled synthetic values for the index indicators the platform does not hold."""
-    counties = list(
-        session.scalars(select(Region.code).where(Region.level == "county").order_by(Region.code))
-    )
-    cases = {
-        (row.region_code, row.day): row.value or 0.0
-        for row in session.execute(
-            select(IndicatorValue.region_code, IndicatorValue.day, IndicatorValue.value).where(
-                IndicatorValue.indicator == "new_cases_7d",
-                IndicatorValue.day.in_(list(days)),
-                IndicatorValue.source == "platform",
-            )
-        )
-    }
-    rng = np.random.default_rng(seed + 2020)
-    names = [
-        *(spec[0] for spec in _OUTSIDE_FLOW),
-        "close_contacts_managed_24h_share",
-        "new_cases_in_quarantine_share",
-        "unknown_source_cases",
-    ]
-    session.execute(
-        delete(IndicatorValue).where(
-            IndicatorValue.indicator.in_(names),
-            IndicatorValue.day.in_(list(days)),
-            IndicatorValue.source == "synthetic",
-        )
-    )
-    now: datetime = clock.now()
-    provenance = {
-        "synthetic": True,
-        "note": "合成演示数据，非真实数据 · synthetic demo data, not real",
-        "generator": "zhikong.riskmap.demo.synthetic_outside_data",
-        "seed": seed,
-    }
-    base = {
-        name: rng.uniform(low, high, size=len(counties))
-        for name, low, high, _gain, _ceiling in _OUTSIDE_FLOW
-    }
-    rows: list[dict[str, Any]] = []
-
-    def add(code: str, day: date, name: str, value: float) -> None:
-        rows.append(
-            {
-                "region_code": code,
-                "day": day,
-                "indicator": name,
-                "value": round(value, 2),
-                "source": "synthetic",
-                "provenance": provenance,
-                "recorded_at": now,
-            }
-        )
-
-    for t, day in enumerate(sorted(days)):
-        noise = rng.normal(0.0, 2.0, size=(len(_OUTSIDE_FLOW), len(counties)))
-        managed = rng.uniform(80.0, 100.0, size=len(counties))
-        quarantined = rng.uniform(20.0, 95.0, size=len(counties))
-        unknown_share = rng.uniform(0.0, 0.5, size=len(counties))
-        for c, code in enumerate(counties):
-            for f, (name, _low, _high, gain, ceiling) in enumerate(_OUTSIDE_FLOW):
-                value = base[name][c] + gain * t + noise[f, c]
-                add(code, day, name, float(min(ceiling, max(0.0, value))))
-            add(code, day, "close_contacts_managed_24h_share", float(managed[c]))
-            recent = cases.get((code, day), 0.0)
-            if recent > 0:
-                add(code, day, "new_cases_in_quarantine_share", float(quarantined[c]))
-            add(code, day, "unknown_source_cases", float(int(recent * unknown_share[c] + 0.5)))
-    if rows:
-        session.execute(insert(IndicatorValue), rows)
-    return len(rows)
+def replay_days(today: date) -> list[date]:
+    """The days the demo replays, oldest first, ending today."""
+    return [today - timedelta(days=back) for back in range(REPLAY_DAYS - 1, -1, -1)]
 
 
 def replay(
@@ -307,8 +224,8 @@ def replay(
     today: date,
     timezone: str = "Asia/Shanghai",
 ) -> dict[str, int]:
-    """Load the official maps, add synthetic cases, replay 14 days of assessment and index."""
-    days = [today - timedelta(days=back) for back in range(REPLAY_DAYS - 1, -1, -1)]
+    """Load the official maps, add synthetic cases, replay 14 days of assessment."""
+    days = replay_days(today)
     with transaction(factory) as session:
         official = load_official(session, clock)
         cases = synthetic_cases(session, clock, policy, seed=seed, today=today)
@@ -327,24 +244,10 @@ def replay(
                 designate=False,
                 compute_indicators=False,
             )
-    with transaction(factory) as session:
-        outside = synthetic_outside_data(session, clock, seed=seed, days=days)
-        index = compute_and_store(
-            session,
-            clock,
-            days=days,
-            config_id=INDEX_CONFIG,
-            parent="330000",
-            draws=INDEX_DRAWS,
-            seed=seed,
-            actor=ACTOR,
-        )
     return {
         "map_official_rows": official,
         "map_synthetic_cases": cases,
         "map_replayed_days": len(days),
-        "map_synthetic_outside_values": outside,
-        "index_rows": index.rows,
     }
 
 
@@ -354,6 +257,6 @@ __all__ = [
     "load_official",
     "official_rows",
     "replay",
+    "replay_days",
     "synthetic_cases",
-    "synthetic_outside_data",
 ]

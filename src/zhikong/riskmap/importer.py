@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from zhikong.audit.service import record
 from zhikong.clock import Clock
-from zhikong.index.indicators import ZHIKONG_INDICATORS
 from zhikong.regions.models import Region
 from zhikong.riskmap.indicators import DEFINITIONS
 from zhikong.riskmap.service import store_indicator
@@ -37,9 +36,21 @@ class IndicatorRow:
     values: Mapping[str, float]
 
 
+_accepted: dict[str, frozenset[str]] = {}
+
+
+def accept_indicators(owner: str, ids: Iterable[str]) -> None:
+    """Let imports also carry another domain's indicators (the index's outside data).
+
+    The index sits above the risk map and reads the values stored here; the composition layer
+    tells the importer about its indicators (see `zhikong.wiring`). The same owner replaces.
+    """
+    _accepted[owner] = frozenset(ids)
+
+
 def known_indicators() -> set[str]:
-    """Indicator ids an import may name (risk-map and index indicators)."""
-    return set(DEFINITIONS) | {indicator.id for indicator in ZHIKONG_INDICATORS}
+    """Indicator ids an import may name (risk-map indicators and those accepted from others)."""
+    return set(DEFINITIONS).union(*_accepted.values())
 
 
 def parse_indicator_csv(

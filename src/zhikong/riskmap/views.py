@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import Platform, db_session, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
+from zhikong.code.deps import CodeServices, code_services
 from zhikong.regions import service as regions
 from zhikong.regions.models import LEVELS, Region
 from zhikong.riskmap.engine import (
@@ -309,6 +310,7 @@ def post_assess(
     body: AssessRun,
     session: Annotated[Session, Depends(db_session)],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     principal: Annotated[Principal, Depends(allow("map.assess"))],
 ) -> dict[str, Any]:
     """Compute indicators, assess, roll up, store and recolour codes (audited)."""
@@ -318,7 +320,7 @@ def post_assess(
             report = run_assessment(
                 session,
                 held.clock,
-                held.policy,
+                services.policy,
                 profile_id=body.profile,
                 day=body.date,
                 parent=body.parent,

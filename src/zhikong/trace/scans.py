@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from zhikong.api.requests import current_request_id
@@ -428,3 +428,18 @@ def scans_near(
             key = (r.resident_id, r.venue_id, r.at, r.direction)
             found[key] = ScanRow(r.resident_id, r.venue_id, r.at, r.direction)
     return list(found.values())
+
+
+def last_scanned_in(
+    session: Session, region_path: str, since: datetime
+) -> list[tuple[int, datetime]]:
+    """Residents scanned at the venues of a region (and below) since an instant, each with
+    their latest scan there: what region recolouring counts besides declared trips."""
+    rows = session.execute(
+        select(Scan.resident_id, func.max(Scan.at).label("at"))
+        .join(Venue, Venue.id == Scan.venue_id)
+        .join(Region, Region.code == Venue.region_code)
+        .where(Region.path.startswith(region_path, autoescape=True), Scan.at >= since)
+        .group_by(Scan.resident_id)
+    )
+    return [(int(resident_id), at) for resident_id, at in rows]

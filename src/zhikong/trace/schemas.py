@@ -26,6 +26,8 @@ class VenueCreate(BaseModel):
 class VenueRead(BaseModel):
     """A venue as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     venue_type: str

@@ -1,5 +1,10 @@
-"""Contact tracing: a case's infectious period, the people who shared a venue with them, and
-the findings reported to the code domain as code events."""
+"""Contact tracing: a case's infectious period and the people who shared a venue with them.
+
+Tracing findings become health-code events (``close_contact``, ``secondary_contact``,
+``co_presence``) that the colour policy turns into colours — never colours set by hand. They
+are inserted set-based and the codes recoloured through the code domain's public
+``code.recolour.apply_new_events``, with one audit entry per person found.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,11 @@ from sqlalchemy.orm import Session
 from zhikong.api.requests import current_request_id
 from zhikong.audit.service import record, record_many
 from zhikong.clock import Clock
-from zhikong.code.events import recompute
-from zhikong.code.models import CodeEvent, HealthCode
+from zhikong.code.events import insert_events
+from zhikong.code.models import CodeEvent
 from zhikong.code.notify import ColourNotice
 from zhikong.code.policy import ColourPolicy
-from zhikong.code.recolour import _recolour_incremental
+from zhikong.code.recolour import apply_new_events
 from zhikong.residents.models import Resident
 from zhikong.trace import rules
 from zhikong.trace.contacts import (
@@ -288,14 +293,7 @@ def _apply_findings(
             }
             for c in contacts
         ]
-        ids: dict[int, int] = {}
-        for start in range(0, len(rows), 5000):
-            result = session.execute(
-                insert(CodeEvent).returning(CodeEvent.id, CodeEvent.resident_id),
-                rows[start : start + 5000],
-            )
-            for event_id, resident_id in result:
-                ids[int(resident_id)] = int(event_id)
+        ids = insert_events(session, rows)
         event_ids.update(ids)
         for contact in contacts:
             audit.append(
@@ -313,37 +311,11 @@ def _apply_findings(
                     "inputs": [f"code_event:{ids[contact.resident_id]}", f"trace_run:{run.id}"],
                 }
             )
-        changed, kind_notices = _recolour_incremental(
+        changed, kind_notices = apply_new_events(
             session, clock, policy, rows, ids, actor=actor, cause=kind
         )
         recoloured += changed
         notices += kind_notices
-        # Codes the incremental path leaves alone (no code yet, an active override): full path.
-        stored = {
-            int(rid)
-            for rid, decided, until in session.execute(
-                select(
-                    HealthCode.resident_id, HealthCode.decided_at, HealthCode.override_until
-                ).where(HealthCode.resident_id.in_(list(ids)))
-            )
-            if decided <= now and (until is None or until <= now)
-        }
-        for resident_id in sorted(set(ids) - stored):
-            resident = session.get(Resident, resident_id)
-            if resident is None:
-                continue
-            outcome = recompute(
-                session,
-                clock,
-                policy,
-                resident,
-                actor=actor,
-                cause=kind,
-                inputs=[f"code_event:{ids[resident_id]}"],
-            )
-            if outcome.notices:
-                recoloured += 1
-                notices += outcome.notices
     record_many(session, clock, audit, request_id=current_request_id())
     return event_ids, recoloured, notices
 

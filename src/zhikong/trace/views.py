@@ -15,6 +15,7 @@ from zhikong.api.deps import Platform, db_session, platform, unit_of_work
 from zhikong.api.problems import Problem
 from zhikong.auth.policy import Principal, allow, ensure_in_jurisdiction
 from zhikong.code import holders
+from zhikong.code.deps import CodeServices, code_services
 from zhikong.credential.keys import MintError
 from zhikong.regions.models import Region
 from zhikong.residents.models import Resident
@@ -52,11 +53,7 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except inputs.TraceInputError as exc:
-        raise Problem(
-            422,
-            f"body field '{exc.field}': {exc}",
-            errors=[{"in": "body", "name": exc.field, "message": str(exc)}],
-        ) from exc
+        raise Problem.invalid(exc.field, str(exc)) from exc
 
 
 def _credentials(held: Platform) -> TraceCredentials:
@@ -64,21 +61,6 @@ def _credentials(held: Platform) -> TraceCredentials:
     if found is None:
         raise Problem(503, "no key directory configured; run zhikong keys init")
     return found
-
-
-def _venue_read(venue: Venue) -> VenueRead:
-    return VenueRead(
-        id=venue.id,
-        name=venue.name,
-        venue_type=venue.venue_type,
-        region_code=venue.region_code,
-        county_code=venue.county_code,
-        lon=venue.lon,
-        lat=venue.lat,
-        status=venue.status,
-        registered_at=venue.registered_at,
-        approved_at=venue.approved_at,
-    )
 
 
 def _venue_for(session: Session, principal: Principal, venue_id: int) -> Venue:
@@ -115,7 +97,7 @@ def register_venue(
         region = session.get(Region, body.region_code)
         ensure_in_jurisdiction(session, principal, region.code if region else None)
         venue, _ = venues.register_venue(session, held.clock, actor=principal.actor, body=body)
-        result = _venue_read(venue)
+        result = VenueRead.model_validate(venue)
     return result
 
 
@@ -135,7 +117,7 @@ def approve_venue(
     with unit_of_work(session):
         venue = _venue_for(session, principal, venue_id)
         venues.approve_venue(session, held.clock, venue, actor=principal.actor)
-        result = _venue_read(venue)
+        result = VenueRead.model_validate(venue)
     return result
 
 
@@ -200,11 +182,7 @@ def record_scan(
 def _single(result: BatchResult) -> ScanResult:
     if result.errors:
         error = result.errors[0]
-        raise Problem(
-            422,
-            f"body field '{error.field}': {error.message}",
-            errors=[{"in": "body", "name": error.field, "message": error.message}],
-        )
+        raise Problem.invalid(error.field, error.message)
     return result.results[0]
 
 
@@ -228,11 +206,7 @@ def scan_venue_code(
     try:
         claims = verify_venue(body.venue_code, creds.trust, at)
     except ScanCodeError as exc:
-        raise Problem(
-            422,
-            f"body field 'venue_code': {exc}",
-            errors=[{"in": "body", "name": "venue_code", "message": str(exc)}],
-        ) from exc
+        raise Problem.invalid("venue_code", str(exc)) from exc
     row = {
         "id": body.id,
         "venue_id": claims.venue_id,
@@ -309,6 +283,7 @@ def trace_case(
     body: TraceCreate,
     principal: Annotated[Principal, Depends(allow("trace.run"))],
     held: Annotated[Platform, Depends(platform)],
+    services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> TraceRead:
     """Find a case's close (and secondary) contacts; their codes change through the rules."""
@@ -320,7 +295,7 @@ def trace_case(
         outcome = tracing.trace_case(
             session,
             held.clock,
-            held.policy,
+            services.policy,
             case=case,
             actor=principal.actor,
             onset_at=body.onset_at,
@@ -359,8 +334,7 @@ def trace_case(
                 for c in stored
             ],
         )
-    if outcome.notices:
-        held.notifier.notify(outcome.notices)
+    services.notify(outcome.notices)
     return result
 
 

@@ -1,13 +1,17 @@
-"""Alembic environment: runs migrations on the engine handed over by zhikong.store.migrate."""
+"""Alembic environment: runs migrations on the engine handed over by zhikong.store.migrate.
+
+Running migrations needs no models. To autogenerate a new revision, hand Alembic the metadata
+of every table in `config.attributes["target_metadata"]`: `zhikong.schema.metadata` (the
+composition layer gathers it; the store below may not import the domains).
+"""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-from zhikong.schema import metadata
-
 config = context.config
+metadata = config.attributes.get("target_metadata")
 
 
 def _engine() -> Engine:
