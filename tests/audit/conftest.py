@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from zhikong.audit import chain, service
+from zhikong.audit import chain, service, verification
 from zhikong.audit.models import AuditAnchor, AuditEntry, AuditHead
 from zhikong.clock import FixedClock
 from zhikong.keys import FileKeyStore
@@ -65,7 +65,7 @@ class AuditKit:
     def verify(self, **options: Any) -> chain.VerifyResult:
         """Verify the log in a fresh session."""
         with self.sessions() as session:
-            return service.verify(session, **options)
+            return verification.verify(session, **options)
 
     def head(self) -> tuple[int, str]:
         """The current head."""

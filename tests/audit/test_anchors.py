@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from zhikong.audit import chain, service
+from zhikong.audit import chain, service, verification
 from zhikong.audit.models import AuditAnchor
 from zhikong.clock import FixedClock
 from zhikong.keys import AUDIT_ANCHOR, FileKeyStore
@@ -24,12 +24,12 @@ KIT = Any  # the AuditKit of conftest.py (test modules cannot import it)
 def _export(kit: KIT, keystore: FileKeyStore, clock: FixedClock) -> dict[str, Any]:
     clock.set(clock.now() + timedelta(hours=1))
     with transaction(kit.sessions) as session:
-        return service.export_anchor(session, keystore, clock)
+        return verification.export_anchor(session, keystore, clock)
 
 
-def _check(kit: KIT, anchor: dict[str, Any], keystore: FileKeyStore) -> service.AnchorCheck:
+def _check(kit: KIT, anchor: dict[str, Any], keystore: FileKeyStore) -> verification.AnchorCheck:
     with kit.sessions() as session:
-        return service.check_anchor(session, anchor, keystore.public_keys(AUDIT_ANCHOR))
+        return verification.check_anchor(session, anchor, keystore.public_keys(AUDIT_ANCHOR))
 
 
 def test_an_anchor_signs_the_head(kit: KIT, keystore: FileKeyStore, clock: FixedClock) -> None:
@@ -54,7 +54,7 @@ def test_an_anchor_signs_the_head(kit: KIT, keystore: FileKeyStore, clock: Fixed
     message = chain.canonical_json({k: v for k, v in anchor.items() if k != "signature"})
     public.verify(base64.b64decode(anchor["signature"]), message)  # raises if wrong
 
-    assert _check(kit, anchor, keystore) == service.AnchorCheck(True, 4)
+    assert _check(kit, anchor, keystore) == verification.AnchorCheck(True, 4)
     with kit.sessions() as session:
         (stored,) = session.scalars(select(AuditAnchor)).all()
         assert (stored.seq, stored.hash, stored.key_version) == (4, hashes[-1], 1)
@@ -152,10 +152,10 @@ def test_an_anchor_from_another_installation_fails(
     anchor = _export(kit, keystore, clock)
     other = FileKeyStore.init(tmp_path / "other-keys", clock.now())
     with kit.sessions() as session:
-        check = service.check_anchor(session, anchor, other.public_keys(AUDIT_ANCHOR))
+        check = verification.check_anchor(session, anchor, other.public_keys(AUDIT_ANCHOR))
     assert not check.ok and check.reason is not None and "public key" in check.reason
     with kit.sessions() as session:
-        check = service.check_anchor(session, anchor, {})
+        check = verification.check_anchor(session, anchor, {})
     assert not check.ok and check.reason is not None and "version 1" in check.reason
 
 
@@ -187,10 +187,10 @@ def test_malformed_anchors_are_refused(kit: KIT, keystore: FileKeyStore, clock: 
     kit.fill(1)
     anchor = _export(kit, keystore, clock)
     for case in _malformed(copy.deepcopy(anchor)):
-        with pytest.raises(service.AnchorFormatError):
-            service.parse_anchor(case)
-        with kit.sessions() as session, pytest.raises(service.AnchorFormatError):
-            service.check_anchor(session, case, keystore.public_keys(AUDIT_ANCHOR))
+        with pytest.raises(verification.AnchorFormatError):
+            verification.parse_anchor(case)
+        with kit.sessions() as session, pytest.raises(verification.AnchorFormatError):
+            verification.check_anchor(session, case, keystore.public_keys(AUDIT_ANCHOR))
 
 
 def test_stored_anchors_are_append_only(

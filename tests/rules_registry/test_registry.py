@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.audit.models import AuditEntry
-from zhikong.audit.service import InvalidEntryError, verify
+from zhikong.audit.service import InvalidEntryError
+from zhikong.audit.verification import verify
 from zhikong.clock import FixedClock
 from zhikong.regions.service import RegionNotFoundError
 from zhikong.rules.documents import RuleDocumentError

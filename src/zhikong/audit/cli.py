@@ -46,7 +46,7 @@ def verify_command(
     ] = 1000,
 ) -> None:
     """Recompute the whole hash chain; exit 1 naming the first broken entry."""
-    from zhikong.audit import service
+    from zhikong.audit import verification
     from zhikong.keys import AUDIT_ANCHOR
 
     public_keys = None
@@ -56,7 +56,7 @@ def verify_command(
     except CliError as exc:
         signatures = f"anchor signatures NOT checked ({exc})"
     with _session(ctx) as session:
-        result = service.verify(session, public_keys=public_keys, batch_size=batch_size)
+        result = verification.verify(session, public_keys=public_keys, batch_size=batch_size)
     if not result.ok:
         say(_broken(result))
         raise typer.Exit(1)
@@ -124,7 +124,7 @@ def anchor_command(
     ] = None,
 ) -> None:
     """Verify the log, then sign its head with the audit-anchor key, store and print the anchor."""
-    from zhikong.audit import service
+    from zhikong.audit import service, verification
     from zhikong.clock import SystemClock
     from zhikong.store.engine import make_sessionmaker, transaction
 
@@ -137,14 +137,14 @@ def anchor_command(
     engine = engine_from_context(ctx)
     factory = make_sessionmaker(engine)
     with factory() as session:
-        result = service.verify(session)
+        result = verification.verify(session)
     if not result.ok:
         say(_broken(result))
         say("no anchor exported: investigate first (see docs/audit.md)")
         raise typer.Exit(1)
     with transaction(factory) as session:
         try:
-            anchor = service.export_anchor(session, keystore, SystemClock())
+            anchor = verification.export_anchor(session, keystore, SystemClock())
         except service.AuditError as exc:
             raise CliError(str(exc)) from exc
     text = json.dumps(anchor, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -165,7 +165,7 @@ def check_anchor_command(
     file: Annotated[Path, typer.Argument(help="An anchor exported by `zhikong audit anchor`.")],
 ) -> None:
     """Check an anchor's signature and that the log still holds its entry; exit 1 if not."""
-    from zhikong.audit import service
+    from zhikong.audit import verification
     from zhikong.keys import AUDIT_ANCHOR
 
     try:
@@ -174,14 +174,14 @@ def check_anchor_command(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise CliError(f"cannot read anchor {file}: {reason}") from exc
     try:
-        document = service.parse_anchor(json.loads(text))
+        document = verification.parse_anchor(json.loads(text))
     except json.JSONDecodeError as exc:
         raise CliError(f"{file} is not JSON: {exc.msg} (line {exc.lineno})") from exc
-    except service.AnchorFormatError as exc:
+    except verification.AnchorFormatError as exc:
         raise CliError(f"{file} is not an audit anchor: {exc}") from exc
     public_keys = keystore_from_context(ctx).public_keys(AUDIT_ANCHOR)
     with _session(ctx) as session:
-        result = service.check_anchor(session, document, public_keys)
+        result = verification.check_anchor(session, document, public_keys)
     if not result.ok:
         say(f"anchor FAILED for entry {result.seq}: {result.reason}")
         raise typer.Exit(1)

@@ -9,18 +9,17 @@ admits a reader, and the app factory passes the identity layer's `allow("audit.r
 # `reader` argument, which FastAPI must see as an object, not as a string to resolve.
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhikong.api.deps import Platform, db_session, platform
 from zhikong.api.problems import Problem
-from zhikong.audit import service
+from zhikong.audit import service, verification
 from zhikong.audit.models import AuditEntry
+from zhikong.audit.schemas import EntryRead, Verification
 from zhikong.keys import AUDIT_ANCHOR
 
 Subject = Annotated[
@@ -35,38 +34,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Verification(BaseModel):
-    """The result of recomputing the audit chain."""
-
-    ok: bool
-    checked: int
-    first_broken_seq: int | None
-    reason: str | None
-    last_seq: int
-    last_hash: str
-    anchors_checked: int
-
-
-class EntryRead(BaseModel):
-    """One audit entry."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    seq: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    before: Any
-    after: Any
-    rule_id: str | None
-    rule_version: str | None
-    inputs: list[str]
-    request_id: str | None
-    prev_hash: str
-    hash: str
-
-
 def router(reader: Callable[..., Any]) -> APIRouter:
     """The audit routes, each admitting only the callers `reader` accepts."""
     routes = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -79,7 +46,7 @@ def router(reader: Callable[..., Any]) -> APIRouter:
     ) -> Verification:
         """Recompute the whole hash chain and check it against its head and anchors."""
         keys = held.keys.public_keys(AUDIT_ANCHOR) if held.keys is not None else None
-        result = service.verify(session, public_keys=keys)
+        result = verification.verify(session, public_keys=keys)
         return Verification(
             ok=result.ok,
             checked=result.checked,

@@ -24,12 +24,12 @@ from zhikong.auth.models import (
     ApiKey,
     OneTimeCode,
     RefreshToken,
-    TokenPair,
     UserAccount,
 )
 from zhikong.auth.passwords import hash_password, needs_rehash, verify_password
 from zhikong.auth.pii import id_lookup, mask_phone, seal
 from zhikong.auth.policy import MAY_CREATE, Principal, in_jurisdiction
+from zhikong.auth.schemas import TokenPair
 from zhikong.auth.sms import SmsSender
 from zhikong.auth.tokens import hash_secret, issue_access_token, new_secret
 from zhikong.clock import Clock

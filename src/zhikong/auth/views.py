@@ -13,9 +13,16 @@ from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_w
 from zhikong.api.problems import Problem
 from zhikong.auth import ratelimit, service
 from zhikong.auth.deps import sms_sender
-from zhikong.auth.models import (
+from zhikong.auth.models import ApiKey, UserAccount
+from zhikong.auth.pii import mask_phone, unseal
+from zhikong.auth.policy import (
+    UNAUTHENTICATED_HEADERS,
+    Principal,
+    allow,
+    ensure_in_jurisdiction,
+)
+from zhikong.auth.schemas import (
     Accepted,
-    ApiKey,
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyRead,
@@ -23,16 +30,8 @@ from zhikong.auth.models import (
     OtpVerify,
     RefreshRequest,
     TokenPair,
-    UserAccount,
     UserCreate,
     UserRead,
-)
-from zhikong.auth.pii import mask_phone, unseal
-from zhikong.auth.policy import (
-    UNAUTHENTICATED_HEADERS,
-    Principal,
-    allow,
-    ensure_in_jurisdiction,
 )
 from zhikong.auth.sms import SmsSender
 from zhikong.keys import KeyStore

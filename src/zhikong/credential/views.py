@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from zhikong.api.deps import Platform, db_session, keystore, platform, unit_of_work
@@ -22,47 +21,13 @@ from zhikong.credential import issuer
 from zhikong.credential.claims import Kind
 from zhikong.credential.keys import FileSigningKeyStore
 from zhikong.credential.qr import render_png, render_svg
+from zhikong.credential.schemas import MintedCode, VerifyRequest, VerifyResult
 
 router = APIRouter(prefix="/api/v1", tags=["credential"])
 ResidentId = Annotated[int, Path(ge=1, le=2**62)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"content": {"application/problem+json": {}}} for code in (401, 403, 404, 422, 503)
 }
-
-
-class MintedCode(BaseModel):
-    """A signed code, valid for minutes (shown on a phone) or days (printed)."""
-
-    text: str = Field(description="The QR text (ZK1:…)")
-    colour: str
-    masked_name: str
-    issuer: str
-    kind: str
-    issued_at: str
-    expires_at: str
-    svg: str = Field(description="The QR code as SVG, in the code's colour")
-
-
-class VerifyRequest(BaseModel):
-    """A scanned QR text to verify."""
-
-    text: str = Field(min_length=1, max_length=8000)
-    venue_id: int | None = Field(default=None, ge=1, description="Where it was scanned (tracing)")
-
-
-class VerifyResult(BaseModel):
-    """What a checkpoint learns: validity, colour, masked name, issuer — nothing else."""
-
-    valid: bool
-    decoded: bool
-    signature_valid: bool | None
-    time_valid: bool | None
-    kind: str | None
-    issuer: str | None
-    colour: str | None
-    masked_name: str | None
-    expires_at: str | None
-    error: str | None
 
 
 def _issuers(held: Platform) -> FileSigningKeyStore:

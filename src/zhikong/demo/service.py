@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from zhikong.audit.service import export_anchor
+from zhikong.audit.verification import export_anchor
 from zhikong.auth.policy import Principal
 from zhikong.auth.service import bootstrap_admin, create_user
 from zhikong.clock import Clock, local_date

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhikong.regions.geometry import bbox, main_centroid
-from zhikong.regions.models import LEVEL_DEPTH, Region, RegionGeometry, RegionRead
+from zhikong.regions.models import LEVEL_DEPTH, Region, RegionGeometry
 from zhikong.regions.packs import RegionPack
+from zhikong.regions.schemas import RegionRead
 from zhikong.store.meta import get_meta, set_meta
 
 

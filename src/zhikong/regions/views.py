@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from zhikong.api.deps import db_session
 from zhikong.api.problems import Problem
 from zhikong.regions import service
-from zhikong.regions.models import LEVELS, Region, RegionPage, RegionRead
+from zhikong.regions.models import LEVELS, Region
+from zhikong.regions.schemas import RegionPage, RegionRead
 
 router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
 

@@ -22,10 +22,10 @@ from zhikong.residents.identity import (
     resident_id_birth_date,
     validate_identity,
 )
-from zhikong.residents.models import (
+from zhikong.residents.models import Resident
+from zhikong.residents.schemas import (
     AgeGroupCount,
     PopulationSummary,
-    Resident,
     ResidentCreate,
     ResidentPersonalData,
     ResidentRead,

@@ -15,9 +15,9 @@ from zhikong.clock import local_date
 from zhikong.regions.models import Region
 from zhikong.regions.service import RegionNotFoundError
 from zhikong.residents.identity import InvalidIdentityError
-from zhikong.residents.models import (
+from zhikong.residents.models import Resident
+from zhikong.residents.schemas import (
     PopulationSummary,
-    Resident,
     ResidentCreate,
     ResidentLookup,
     ResidentPersonalData,

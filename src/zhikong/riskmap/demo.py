@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -23,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.clock import Clock
 from zhikong.code import events
-from zhikong.code.models import CodeEvent, Trip
 from zhikong.code.policy import ColourPolicy
 from zhikong.code.schemas import EventCreate
 from zhikong.regions.models import Region
@@ -32,6 +30,7 @@ from zhikong.riskmap.engine import OFFICIAL_SUFFIX
 from zhikong.riskmap.models import IndicatorValue
 from zhikong.riskmap.service import (
     _colour_counts,
+    confirmed_cases,
     county_indicators,
     run_assessment,
     store_official,
@@ -151,27 +150,7 @@ def platform_indicators(session: Session, clock: Clock, days: Sequence[date], ti
     codes = [code for code, _ in counties]
     last = max(days)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
-    overseas = {
-        (row.resident_id, row.left_on)
-        for row in session.execute(
-            select(Trip.resident_id, Trip.left_on).where(Trip.overseas.is_(True))
-        )
-    }
-    per: dict[str, list[tuple[date, bool, str | None]]] = defaultdict(list)
-    for occurred, data, county, resident_id in session.execute(
-        select(CodeEvent.occurred_at, CodeEvent.data, Resident.county_code, Resident.id)
-        .join(Resident, Resident.id == CodeEvent.resident_id)
-        .where(CodeEvent.kind == "case_report", CodeEvent.occurred_at < end)
-    ):
-        facts = (data or {}).get("facts") or {}
-        if facts.get("case_status") != "confirmed":
-            continue
-        local_day = occurred.astimezone(zone).date()
-        imported = bool((data or {}).get("imported")) or any(
-            resident == resident_id and 0 <= (local_day - left).days <= 14
-            for resident, left in overseas
-        )
-        per[county].append((local_day, imported, (data or {}).get("cluster")))
+    per = confirmed_cases(session, end, zone)
     session.execute(
         delete(IndicatorValue).where(
             IndicatorValue.day.in_(list(days)),

@@ -66,32 +66,34 @@ def _within(session: Session, parent: str) -> list[Region]:
 # -- indicators from the platform's own data -------------------------------------------------
 
 
-def compute_platform_indicators(
-    session: Session, clock: Clock, day: date, counties: Sequence[Region], timezone: str
-) -> int:
-    """Compute and store the platform indicators of the counties for a date; rows written."""
-    zone = ZoneInfo(timezone)
-    codes = [county.code for county in counties]
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
-    cases = session.execute(
-        select(
-            CodeEvent.id, CodeEvent.occurred_at, CodeEvent.data, Resident.county_code, Resident.id
-        )
+CaseRow = tuple[date, bool, str | None]
+"""A confirmed case as the indicators count it: local report day, imported, cluster id."""
+
+
+def confirmed_cases(
+    session: Session, end: datetime, zone: ZoneInfo, codes: Sequence[str] | None = None
+) -> dict[str, list[CaseRow]]:
+    """Confirmed case reports before an instant, per county (all counties, or those given).
+
+    A case is imported when its report says so or its person came back from abroad at most
+    14 days before the report.
+    """
+    query = (
+        select(CodeEvent.occurred_at, CodeEvent.data, Resident.county_code, Resident.id)
         .join(Resident, Resident.id == CodeEvent.resident_id)
-        .where(
-            CodeEvent.kind == "case_report",
-            CodeEvent.occurred_at < end,
-            Resident.county_code.in_(codes),
-        )
-    ).all()
+        .where(CodeEvent.kind == "case_report", CodeEvent.occurred_at < end)
+    )
+    if codes is not None:
+        query = query.where(Resident.county_code.in_(codes))
+    cases = session.execute(query).all()
     overseas = {
         (row.resident_id, row.left_on)
         for row in session.execute(
             select(Trip.resident_id, Trip.left_on).where(Trip.overseas.is_(True))
         )
     }
-    per: dict[str, list[tuple[date, bool, str | None]]] = defaultdict(list)
-    for _event_id, occurred, data, county, resident_id in cases:
+    per: dict[str, list[CaseRow]] = defaultdict(list)
+    for occurred, data, county, resident_id in cases:
         facts = (data or {}).get("facts") or {}
         if facts.get("case_status") != "confirmed":
             continue
@@ -101,6 +103,17 @@ def compute_platform_indicators(
             for resident, left in overseas
         )
         per[county].append((local_day, imported, (data or {}).get("cluster")))
+    return per
+
+
+def compute_platform_indicators(
+    session: Session, clock: Clock, day: date, counties: Sequence[Region], timezone: str
+) -> int:
+    """Compute and store the platform indicators of the counties for a date; rows written."""
+    zone = ZoneInfo(timezone)
+    codes = [county.code for county in counties]
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    per = confirmed_cases(session, end, zone, codes)
     colours = _colour_counts(session, end, codes)
     now = clock.now()
     existing = {

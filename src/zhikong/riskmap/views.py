@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,11 +25,11 @@ from zhikong.riskmap.engine import (
     load_profile,
 )
 from zhikong.riskmap.models import IndicatorValue, RiskAssessment
+from zhikong.riskmap.schemas import CODE, AssessRun, OverrideCreate
 from zhikong.riskmap.service import AssessmentError, create_override, run_assessment
 
 router = APIRouter(prefix="/api/v1/map", tags=["risk map"])
 GEOJSON = "application/geo+json"
-CODE = r"^[A-Za-z0-9-]{1,32}$"
 
 
 def _profile(profile_id: str) -> tuple[RiskProfile, str]:
@@ -244,29 +243,6 @@ def dates(
         .order_by(RiskAssessment.day)
     )
     return [day.isoformat() for day in days]
-
-
-class OverrideCreate(BaseModel):
-    """A manual level for a region, with legal basis and expiry."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    region_code: str = Field(pattern=CODE)
-    profile: str = Field(max_length=80)
-    level: str = Field(max_length=32)
-    valid_from: date = Field(alias="from")
-    until: date
-    legal_basis: str = Field(min_length=4, max_length=500)
-
-
-class AssessRun(BaseModel):
-    """Run an assessment for a date."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    date: date
-    profile: str = Field(default="zhejiang-2020", max_length=80)
-    parent: str = Field(default="330000", pattern=CODE)
 
 
 @router.post("/overrides", status_code=201, summary="Set a region's level by hand")

@@ -7,11 +7,9 @@ document names must lie in the caller's jurisdiction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from zhikong.api.deps import Platform, db_session, platform, unit_of_work
@@ -22,6 +20,14 @@ from zhikong.rules.checks import load_data
 from zhikong.rules.documents import RuleDocumentError
 from zhikong.rules.evaluation import TestReport, run_tests
 from zhikong.rules.parsing import parse_text
+from zhikong.rules.schemas import (
+    CaseRead,
+    PublishRead,
+    RuleRead,
+    RuleSummary,
+    RuleText,
+    TestReportRead,
+)
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -29,73 +35,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 RuleId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Version = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")]
-
-
-class RuleSummary(BaseModel):
-    """A stored rule version, without its content."""
-
-    rule_id: str
-    version: str
-    status: str
-    title_zh: str
-    title_en: str
-    valid_from: date
-    valid_until: date | None
-    regions: list[str]
-    sha256: str
-    test_count: int
-    created_at: datetime
-    created_by: str
-    published_at: datetime | None
-    published_by: str | None
-
-
-class RuleRead(RuleSummary):
-    """A stored rule version with its source text and parsed content."""
-
-    source: str
-    source_format: str
-    content: Any
-
-
-class RuleText(BaseModel):
-    """A rule document as text (YAML or JSON)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=200_000)
-    format: Literal["yaml", "json"] = "yaml"
-
-
-class CaseRead(BaseModel):
-    """One test case's outcome."""
-
-    index: int
-    name: str
-    at: date
-    expected: Any
-    actual: Any
-    error: str | None
-    passed: bool
-
-
-class TestReportRead(BaseModel):
-    """The outcome of a document's test cases."""
-
-    __test__ = False
-
-    rule_id: str
-    rule_version: str
-    passed: bool
-    cases: list[CaseRead]
-
-
-class PublishRead(BaseModel):
-    """A published version, its test report, and whether publishing changed anything."""
-
-    rule: RuleSummary
-    report: TestReportRead
-    changed: bool
 
 
 def _summary(rule: service.RegisteredRule) -> RuleSummary:
