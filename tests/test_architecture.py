@@ -1,5 +1,6 @@
-"""The layering of docs/architecture.md holds: import-linter's contracts pass, they catch a
-back-up import (lazy ones too), and no package imports another package's private names."""
+"""The layering of docs/architecture.md holds: import-linter's contracts pass and catch a
+back-up import (lazy ones too), no module imports itself in a circle, and no package imports
+another package's private names."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+import grimp  # installed with import-linter
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "zhikong"
@@ -130,3 +133,51 @@ recolour.raise_codes()
         "recolour._presence_sources",
     ]
     assert private_imports("from zhikong import __version__\n", "cli") == []
+
+
+def import_cycles(imports: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other in a circle (Tarjan's strongly connected
+    components of more than one module)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(imports.get(module, ())):
+            if imported not in order:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], order[imported])
+        if low[module] == order[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(imports):
+        if module not in order:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_in_a_circle() -> None:
+    graph = grimp.build_graph("zhikong", include_external_packages=False)
+    imports = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+    assert import_cycles(imports) == []
+
+
+def test_the_cycle_check_finds_a_circle() -> None:
+    imports = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(imports) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []

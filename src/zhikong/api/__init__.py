@@ -1,1 +1,4 @@
-"""The HTTP API: FastAPI application factory, problem details, request ids, routers."""
+"""Shared HTTP plumbing: problem details, request ids, common dependencies, health probes.
+
+The application factory that mounts every router is `zhikong.app` (composition layer).
+"""

@@ -1,1 +1,1 @@
-"""Identity and protection: keys, personal-data encryption, users, roles, jurisdictions, tokens."""
+"""Identity and access: personal-data protection, users, roles, jurisdictions, tokens."""
