@@ -172,7 +172,7 @@ def import_cycles(imports: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_module_imports_itself_in_a_circle() -> None:
-    graph = grimp.build_graph("zhikong", include_external_packages=False)
+    graph = grimp.build_graph("zhikong", include_external_packages=False, cache_dir=None)
     imports = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
     assert import_cycles(imports) == []
 

@@ -39,6 +39,14 @@ See docs/security.md.
 """
 
 
+def exposed_directory(path: Path) -> str | None:
+    """Why a directory of secrets is unsafe (others may open it), or None when it is private."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return f"key directory {path} is accessible to others (mode {mode:o}); chmod 700 it"
+    return None
+
+
 class KeyDirectoryError(Exception):
     """The key directory is missing, malformed or readable by others."""
 
@@ -128,11 +136,9 @@ class FileKeyStore:
         ring_path = path / KEYRING_FILE
         if not ring_path.is_file():
             raise KeyDirectoryError(f"no key directory at {path}; run: zhikong keys init")
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise KeyDirectoryError(
-                f"key directory {path} is accessible to others (mode {mode:o}); chmod 700 it"
-            )
+        exposed = exposed_directory(path)
+        if exposed is not None:
+            raise KeyDirectoryError(exposed)
         try:
             ring = json.loads(ring_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

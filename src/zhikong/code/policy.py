@@ -18,12 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from zhikong.code.models import SEVERITY
-from zhikong.rules.checks import load_document
+from zhikong.rules.checks import load_bundled
 from zhikong.rules.documents import RuleDocument
 from zhikong.rules.evaluation import CompiledRule, compile_rule
 
@@ -105,12 +104,7 @@ def load_profile(profile_id: str) -> RuleDocument:
     """A shipped colour profile (rule document), parsed and checked once."""
     if profile_id not in PROFILES:
         raise KeyError(f"unknown colour profile {profile_id!r}; known: {', '.join(PROFILES)}")
-    text = (
-        resources.files("zhikong.code")
-        .joinpath("profiles", f"{profile_id}.yaml")
-        .read_text(encoding="utf-8")
-    )
-    return load_document(text)
+    return load_bundled("zhikong.code", profile_id)
 
 
 @dataclass

@@ -181,7 +181,6 @@ def status_query(
 def why(
     resident_id: ResidentId,
     principal: Annotated[Principal, Depends(allow("code.read"))],
-    held: Annotated[Platform, Depends(platform)],
     services: Annotated[CodeServices, Depends(code_services)],
     session: Annotated[Session, Depends(db_session)],
 ) -> WhyRead:

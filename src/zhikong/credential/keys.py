@@ -38,6 +38,7 @@ from zhikong.credential.codec import (
     encode_text,
     sig_structure,
 )
+from zhikong.keys import exposed_directory
 
 __all__ = [
     "USES",
@@ -330,11 +331,9 @@ class FileSigningKeyStore:
         meta = path / METADATA_FILE
         if not meta.is_file():
             raise SigningKeyError(f"no signing-key directory at {path}")
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise SigningKeyError(
-                f"key directory {path} is accessible to others (mode {mode:o}); chmod 700 it"
-            )
+        exposed = exposed_directory(path)
+        if exposed is not None:
+            raise SigningKeyError(exposed)
         try:
             data = json.loads(meta.read_text(encoding="utf-8"))
             entries = [SignerKeyInfo.from_json(item) for item in data["keys"]]

@@ -25,10 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from zhikong.rules.checks import load_document
+from zhikong.rules.checks import load_bundled
 from zhikong.rules.documents import RuleDocument
 from zhikong.rules.evaluation import CompiledRule, compile_rule
 
@@ -164,12 +163,7 @@ def load_profile(profile_id: str) -> RiskProfile:
     """A shipped risk profile, parsed, checked and compiled once."""
     if profile_id not in PROFILES:
         raise ProfileError(f"unknown risk profile {profile_id!r}; known: {', '.join(PROFILES)}")
-    text = (
-        resources.files("zhikong.riskmap")
-        .joinpath("profiles", f"{profile_id}.yaml")
-        .read_text(encoding="utf-8")
-    )
-    return RiskProfile(load_document(text))
+    return RiskProfile(load_bundled("zhikong.riskmap", profile_id))
 
 
 # -- one region-day --------------------------------------------------------------------------

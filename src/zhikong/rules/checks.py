@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from importlib import resources
 from typing import Any, Final
 
 from pydantic import (
@@ -535,3 +536,9 @@ def load_data(data: Any) -> RuleDocument:
 def load_document(text: str, source_format: SourceFormat = "yaml") -> RuleDocument:
     """A rule document from YAML or JSON text; RuleDocumentError listing every issue."""
     return load_data(parse_text(text, source_format))
+
+
+def load_bundled(package: str, name: str, folder: str = "profiles") -> RuleDocument:
+    """A rule document shipped as package data (`<package>/<folder>/<name>.yaml`), checked."""
+    text = resources.files(package).joinpath(folder, f"{name}.yaml").read_text(encoding="utf-8")
+    return load_document(text)

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from zhikong.rules.checks import load_document
+from zhikong.rules.checks import load_bundled
 from zhikong.rules.evaluation import CompiledRule, compile_rule
 
 ENTRY_RULE = "venue-entry.zhejiang-2022"
@@ -21,12 +21,7 @@ def rule(rule_id: str) -> CompiledRule:
     """A shipped tracing rule, loaded, checked and compiled once."""
     if rule_id not in RULES:
         raise KeyError(f"unknown tracing rule {rule_id!r}; known: {', '.join(RULES)}")
-    text = (
-        resources.files("zhikong.trace")
-        .joinpath("profiles", f"{rule_id}.yaml")
-        .read_text(encoding="utf-8")
-    )
-    return compile_rule(load_document(text))
+    return compile_rule(load_bundled("zhikong.trace", rule_id))
 
 
 def profile_texts() -> list[str]:
