@@ -495,7 +495,7 @@ def store_command(
 ) -> None:
     """Compute the index of the counties under a region for the dates and store it."""
     from zhikong.clock import SystemClock
-    from zhikong.index.store import IndexStoreError, compute_and_store
+    from zhikong.index.service import IndexStoreError, compute_and_store
     from zhikong.store.engine import make_sessionmaker, transaction
 
     try:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhikong.clock import Clock
-from zhikong.index.store import compute_and_store
+from zhikong.index.service import compute_and_store
 from zhikong.regions.models import Region
 from zhikong.riskmap.models import IndicatorValue
 from zhikong.store.engine import transaction

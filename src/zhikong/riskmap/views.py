@@ -96,7 +96,9 @@ def levels(
     loaded, profile_id = _profile(profile)
     ensure_in_jurisdiction(session, principal, parent)
     if level not in LEVELS:
-        raise Problem(422, f"query parameter 'level': must be one of {', '.join(LEVELS)}")
+        raise Problem.invalid(
+            "level", f"must be one of {', '.join(LEVELS)}", where="query", message="unknown level"
+        )
     collection = regions.feature_collection(session, parent, level)
     codes = [feature["id"] for feature in collection["features"]]
     rows = {
