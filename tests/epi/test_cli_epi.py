@@ -51,10 +51,18 @@ def test_alerts_detect_passes_surveillance_check(tmp_path: Path, early_warning: 
         for method, extra in runs:
             n += 1
             zhikong(
-                "alerts", "detect", "--method", method, "--freq", freq, *extra,
-                "--input", str(early_warning / "inputs" / f"{name}.csv"),
-                "--output", str(out / f"{n:02d}.csv"),
-            )  # fmt: skip
+                "alerts",
+                "detect",
+                "--method",
+                method,
+                "--freq",
+                freq,
+                *extra,
+                "--input",
+                str(early_warning / "inputs" / f"{name}.csv"),
+                "--output",
+                str(out / f"{n:02d}.csv"),
+            )
     with open(out / "01.csv", encoding="utf-8") as stream:
         assert stream.readline().strip() == "series,date,method,upperbound,alarm"
     result = run_check(early_warning / "check.py", early_warning / "outputs", out, "--strict-na")
@@ -136,9 +144,15 @@ def test_epi_rt_passes_epiestim_check(tmp_path: Path, epi_reference: Path) -> No
     candidate = tmp_path / "rt_candidate.csv"
     _with_column(merged, "run", candidate)
     result = run_check(
-        epi_reference / "check.py", "rt", epi_reference, candidate,
-        "--fields", "mean_r,std_r,q025,q05,q25,median,q75,q95,q975", "--min-rate", "1",
-    )  # fmt: skip
+        epi_reference / "check.py",
+        "rt",
+        epi_reference,
+        candidate,
+        "--fields",
+        "mean_r,std_r,q025,q05,q25,median,q75,q95,q975",
+        "--min-rate",
+        "1",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS" in result.stdout and "missing 0" in result.stdout
 

@@ -9,7 +9,7 @@ Observed counts are Poisson or negative binomial (size k, fitted) around it.
 
 For every candidate τ the log-likelihood is maximised over (log β₁, log β₂, log seed[, log k])
 with L-BFGS-B; the best τ wins (profile likelihood). The ODE is integrated with classical
-Runge–Kutta at a fixed step (default 1/8 day). Change days are searched on a coarse grid
+Runge–Kutta at a fixed step (default 1/4 day). Change days are searched on a coarse grid
 first, then day by day around the best one, each with two starting points.
 """
 
@@ -66,7 +66,7 @@ def expected_cases(
     gamma: float,
     *,
     reporting: float = 1.0,
-    steps_per_day: int = 8,
+    steps_per_day: int = 4,
 ) -> NDArray[np.float64]:
     """Expected reported cases on days 0 … days−1 under the change-point SEIR."""
     h = 1.0 / steps_per_day
@@ -117,7 +117,7 @@ def calibrate(
     change_days: range | None = None,
     likelihood: Likelihood = "negbin",
     reporting: float = 1.0,
-    steps_per_day: int = 8,
+    steps_per_day: int = 4,
 ) -> CalibrationResult:
     """Fit β before/after a change day (and the seed) to daily cases by maximum likelihood."""
     y = np.asarray(cases, dtype=np.float64)
