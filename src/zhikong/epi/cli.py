@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 
 from zhikong.epi.detect import DetectorMethod, DetectorSettings
 from zhikong.epi.errors import EpiInputError
+from zhikong.epi.farrington import PowerTransform
 from zhikong.epi.series import Frequency
 
 alerts_app = typer.Typer(
@@ -30,6 +31,15 @@ def _cli() -> Any:
 def _warn(report_errors: list[Any]) -> None:
     for error in report_errors:
         typer.echo(f"zhikong: warning: {error} (skipped)", err=True)
+
+
+def _powertrans(text: str | None) -> PowerTransform | None:
+    if text is None:
+        return None
+    for choice in get_args(PowerTransform):
+        if text == choice:
+            return choice  # type: ignore[no-any-return]
+    raise EpiInputError("--powertrans must be none, 1/2 or 2/3", field="powertrans")
 
 
 def _limit54(text: str | None) -> tuple[int, int] | None:
@@ -111,8 +121,6 @@ def detect_command(
     from zhikong.epi.files import detect_file
 
     cli = _cli()
-    if powertrans is not None and powertrans not in ("none", "1/2", "2/3"):
-        raise cli.CliError("--powertrans must be none, 1/2 or 2/3")
     try:
         settings = DetectorSettings(
             alpha=alpha,
@@ -121,7 +129,7 @@ def detect_command(
             b=b,
             w=w,
             no_periods=no_periods,
-            powertrans=powertrans,  # type: ignore[arg-type]
+            powertrans=_powertrans(powertrans),
             population_offset=population_offset,
             reweight=False if no_reweight else None,
             trend=False if no_trend else None,

@@ -218,9 +218,14 @@ def estimate_rt(
             sum_l[:, window - 1 :] += lam[:, d : width - window + 1 + d]
     shape = np.where(estimated, a_prior + sum_i, np.nan)
     scale = np.where(estimated, 1.0 / (1.0 / b_prior + sum_l), np.nan)
-    quantiles = {
-        name: np.where(estimated, gammaincinv(shape, p) * scale, np.nan) for name, p in QUANTILES
-    }
+    # The shape is the prior shape plus a whole number of cases: few distinct values, so the
+    # Gamma inverse cdf is evaluated once per distinct shape (the costly part) and scaled.
+    distinct, where = np.unique(shape[estimated], return_inverse=True)
+    quantiles = {}
+    for name, p in QUANTILES:
+        values = np.full((n_series, width), np.nan)
+        values[estimated] = gammaincinv(distinct, p)[where] * scale[estimated]
+        quantiles[name] = values
     return RtEstimate(
         t_start=np.broadcast_to(t_start, (n_series, width)).astype(np.int64),
         window=exists,

@@ -315,14 +315,14 @@ def project(scenario: Scenario, *, rtol: float = RTOL, atol: float = ATOL) -> Tr
 
 @dataclass(frozen=True)
 class Ensemble:
-    """Stochastic runs: counts [run × day × patch] per compartment."""
+    """Stochastic runs: counts [run × day × patch] per compartment (32-bit to halve memory)."""
 
     patch_ids: tuple[str, ...]
     days: NDArray[np.int64]
-    S: NDArray[np.int64]
-    E: NDArray[np.int64]
-    I: NDArray[np.int64]  # noqa: E741
-    R: NDArray[np.int64]
+    S: NDArray[np.int32]
+    E: NDArray[np.int32]
+    I: NDArray[np.int32]  # noqa: E741
+    R: NDArray[np.int32]
 
     @property
     def runs(self) -> int:
@@ -371,7 +371,11 @@ def simulate(
     i = np.tile(state[2 * k : 3 * k], (runs, 1))
     r = np.tile(state[3 * k :], (runs, 1))
     shape = (runs, scenario.days + 1, k)
-    out = {c: np.empty(shape, dtype=np.int64) for c in COMPARTMENTS}
+    if np.any(y0 > np.iinfo(np.int32).max):
+        raise EpiInputError(
+            "a patch is too large for a stochastic run (2^31 people)", field="patches"
+        )
+    out = {c: np.empty(shape, dtype=np.int32) for c in COMPARTMENTS}
     out["S"][:, 0], out["E"][:, 0], out["I"][:, 0], out["R"][:, 0] = s, e, i, r
     for day in range(scenario.days):
         for sub in range(steps_per_day):
