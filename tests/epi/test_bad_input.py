@@ -202,6 +202,10 @@ def test_farrington_too_short_and_wrong_options(tmp_path: Path, capsys) -> None:
         capsys, *base, "--method", "farrington-flexible", "--b", "3", "--population-offset"
     )
     assert code == 2 and "lacks column(s) population" in stderr
+    code, _, stderr = cli(capsys, *base, "--method", "farrington", "--powertrans", "3/4")
+    assert code == 2 and "--powertrans must be none, 1/2 or 2/3" in stderr
+    code, _, stderr = cli(capsys, *base, "--method", "farrington", "--limit54", "5")
+    assert code == 2 and "--limit54 must be CASES,WEEKS" in stderr
     code, _, stderr = cli(capsys, *base, "--method", "farrington", "--b", "3")
     assert code == 0, stderr
     assert out.read_text().count("\n") == 1 + 200 - (52 * 3 + 3)
