@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -293,3 +294,42 @@ def test_stochastic_mean_follows_the_ode_in_large_populations() -> None:
     first = simulate(sc, runs=5, seed=11)
     again = simulate(sc, runs=5, seed=11)
     assert np.array_equal(first.I, again.I)  # a seed reproduces the runs
+
+
+def test_population_offset_with_a_constant_population_changes_nothing() -> None:
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(8.0, size=(3, 300)).astype(float)
+    plain = farrington_flexible(counts, FlexibleOptions())
+    constant = farrington_flexible(
+        counts, FlexibleOptions(population_offset=True), population=np.full(counts.shape, 5e5)
+    )
+    np.testing.assert_allclose(constant.upperbound, plain.upperbound, rtol=1e-8, equal_nan=True)
+    np.testing.assert_array_equal(constant.alarm, plain.alarm)
+    growing = np.linspace(4e5, 8e5, 300)[None, :].repeat(3, axis=0)
+    scaled = farrington_flexible(
+        counts, FlexibleOptions(population_offset=True), population=growing
+    )
+    assert scaled.method == "farringtonFlexible_popoffset"
+    ok = ~np.isnan(plain.upperbound)
+    assert not np.allclose(scaled.upperbound[ok], plain.upperbound[ok])
+
+
+@pytest.mark.parametrize("flexible", [False, True])
+def test_farrington_one_week_at_a_time_equals_the_batch(flexible: bool) -> None:
+    rng = np.random.default_rng(9)
+    counts = rng.negative_binomial(3, 3 / (3 + 6.0), size=(1, 290)).astype(float)
+    options: FarringtonOptions | FlexibleOptions
+    options = FlexibleOptions(b=3, no_periods=4) if flexible else FarringtonOptions(b=4)
+    batch = farrington_flexible(counts, options) if flexible else farrington(counts, options)  # type: ignore[arg-type]
+    for k in range(options.first, 291, 7):
+        single = replace(options, start=k)
+        one = (
+            farrington_flexible(counts[:, :k], single)
+            if flexible
+            else farrington(counts[:, :k], single)
+        )  # type: ignore[arg-type]
+        assert one.evaluated[0].sum() == 1
+        assert one.alarm[0, k - 1] == batch.alarm[0, k - 1]
+        assert np.allclose(
+            one.upperbound[0, k - 1], batch.upperbound[0, k - 1], rtol=1e-12, equal_nan=True
+        )
