@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +11,7 @@ import pytest
 from zhikong.epi.calibration import calibrate, expected_cases
 from zhikong.epi.errors import EpiInputError
 
-from .conftest import EXTDATA
-
+EXTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "extdata"
 SIGMA, GAMMA = 1 / 5.2, 1 / 5.0
 
 
