@@ -39,6 +39,7 @@ from zhikong.console import (
     state_of,
 )
 from zhikong.credential.cli import issuer_app, trust_app, verify_command
+from zhikong.epi.cli import alerts_app, epi_app
 from zhikong.index.cli import index_app
 from zhikong.regions.cli import regions_app
 from zhikong.riskmap.cli import map_app
@@ -72,6 +73,8 @@ app.add_typer(index_app, name="index")
 app.add_typer(map_app, name="map")
 app.add_typer(trust_app, name="trust")
 app.add_typer(trace_app, name="trace")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(epi_app, name="epi")
 app.command("verify")(verify_command)
 
 
