@@ -31,6 +31,8 @@ from zhikong.audit.cli import audit_app
 from zhikong.code.cli import code_app
 from zhikong.config import Settings, load_settings
 from zhikong.credential.cli import trust_app, verify_command
+from zhikong.economy.cli import economy_app
+from zhikong.enterprise.cli import enterprise_app
 from zhikong.index.cli import index_app
 from zhikong.map.cli import map_app
 from zhikong.rules.cli import rules_app
@@ -65,6 +67,8 @@ app.add_typer(index_app, name="index")
 app.add_typer(map_app, name="map")
 app.add_typer(trust_app, name="trust")
 app.add_typer(trace_app, name="trace")
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(economy_app, name="economy")
 app.command("verify")(verify_command)
 
 console = Console()
