@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -58,6 +59,8 @@ class _Input:
 
     view: str
     numbered: str
+    text: bool
+    """True for text formats (CSV, NDJSON), whose values are trimmed and cast."""
 
 
 def _format_of(path: Path) -> str:
@@ -82,12 +85,15 @@ def _register(
         con.register(f"{name}_arrow", source)
         base = f"{name}_arrow"
         numbered = f"(SELECT row_number() OVER () AS row, * FROM {name}_arrow)"
+        text = False
     else:
         kind = _format_of(source)
         if kind == "parquet":
             base = f"read_parquet({_literal(source)}, file_row_number = true)"
             numbered = f"(SELECT file_row_number + 1 AS row, * FROM {base})"
+            text = False
         else:
+            text = True
             reader = (
                 f"read_csv({_literal(source)}, header = true, all_varchar = true)"
                 if kind == "csv"
@@ -109,21 +115,32 @@ def _register(
     missing = [column for column in columns if column not in present]
     if missing:
         raise SourceError(f"input lacks column(s) {', '.join(missing)}")
-    return _Input(view=base, numbered=numbered)
+    return _Input(view=base, numbered=numbered, text=text)
 
 
-def _typed(columns: tuple[str, ...], relation: str) -> str:
-    """SELECT of the expected columns, typed (NULL where a value cannot be read)."""
+def _typed(
+    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], relation: str, *, text: bool
+) -> str:
+    """SELECT of the expected columns, typed (NULL where a value cannot be read).
+
+    Columns already of the right type are used as they are (no per-row work); text values
+    (CSV, NDJSON, strings in Parquet) are trimmed and cast.
+    """
+    types = {
+        str(name): str(kind).upper()
+        for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    }
+    wanted = {"date": "DATE", "kwh": "DOUBLE", "hour": "INTEGER"}
     parts = []
     for column in columns:
-        if column == "date":
-            parts.append("TRY_CAST(date AS DATE) AS date")
-        elif column == "kwh":
-            parts.append("TRY_CAST(kwh AS DOUBLE) AS kwh")
-        elif column == "hour":
-            parts.append("TRY_CAST(hour AS INTEGER) AS hour")
-        else:
+        kind = types.get(column, "")
+        target = wanted.get(column, "VARCHAR")
+        if kind == target and not (text and target == "VARCHAR"):
+            parts.append(column)
+        elif target == "VARCHAR":
             parts.append(f"trim(CAST({column} AS VARCHAR)) AS {column}")
+        else:
+            parts.append(f"TRY_CAST({column} AS {target}) AS {column}")
     return f"SELECT {', '.join(parts)} FROM {relation}"
 
 
@@ -167,7 +184,12 @@ def _compute(
     max_errors: int,
 ) -> PowerIndexResult:
     daily = _register(con, "daily", readings, COLUMNS)
-    con.execute(f"CREATE TEMP VIEW r AS {_typed(COLUMNS, daily.view)}")
+    if daily.text:
+        con.execute(
+            f"CREATE TEMP TABLE r AS {_typed(con, COLUMNS, daily.view, text=True)} ORDER BY rowid"
+        )
+    else:
+        con.execute(f"CREATE TEMP VIEW r AS {_typed(con, COLUMNS, daily.view, text=False)}")
     con.execute("CREATE TEMP TABLE known_regions (region VARCHAR PRIMARY KEY)")
     con.executemany("INSERT INTO known_regions VALUES (?)", [(code,) for code in known_regions])
     con.execute("CREATE TEMP TABLE industries (code VARCHAR PRIMARY KEY, section VARCHAR)")
@@ -184,41 +206,56 @@ def _compute(
         "ref_lo": reference.start,
         "ref_hi": reference.end,
     }
-    valid_kwh = "(kwh IS NOT NULL AND isfinite(kwh) AND kwh >= 0)"
-    in_range = "(date BETWEEN $lo AND $hi)"
-    con.execute(
-        f"""
+
+    def literal(day: date) -> str:
+        return f"DATE '{day.isoformat()}'"
+
+    def within(first: date, last: date) -> str:
+        return f"date BETWEEN {literal(first)} AND {literal(last)}"
+
+    # One pass, cheap aggregates only, grouped by customer, region and industry (a customer
+    # whose rows disagree on region or industry shows up twice): bad values show in min, max
+    # and counts, duplicates in the number of distinct days (a bitmap over the data dates),
+    # the baseline and reference means as CASE sums.
+    pass_a = f"""
         CREATE TEMP TABLE customers AS
-        SELECT customer_id,
-               any_value(region) AS region,
-               any_value(industry) AS industry,
+        SELECT customer_id, region, industry,
                count(*) AS n,
-               count(*) FILTER (WHERE {in_range}) AS n_in_range,
-               bit_count(bitstring_agg(CAST(date - $lo AS INTEGER), 0, {span})
-                         FILTER (WHERE {in_range})) AS distinct_days,
-               count(*) FILTER (WHERE NOT {valid_kwh}) AS bad_kwh,
-               count(*) FILTER (WHERE date IS NULL OR NOT {in_range}) AS bad_date,
-               sum(kwh) FILTER (WHERE date BETWEEN $b_lo AND $b_hi AND {valid_kwh})
+               count(date) AS n_dated,
+               count(kwh) AS n_kwh,
+               min(date) AS first_day,
+               max(date) AS last_day,
+               min(kwh) AS min_kwh,
+               max(kwh) AS max_kwh,
+               bit_count(bitstring_agg(CAST(date - {literal(lo)} AS INTEGER), 0, {span}))
+                   AS distinct_days,
+               sum(CASE WHEN {within(config.baseline.start, config.baseline.end)} THEN kwh END)
                    AS window_kwh,
-               count(*) FILTER (WHERE date BETWEEN $b_lo AND $b_hi AND {valid_kwh})
+               count(CASE WHEN {within(config.baseline.start, config.baseline.end)} THEN kwh END)
                    AS window_days,
-               sum(kwh) FILTER (WHERE date BETWEEN $ref_lo AND $ref_hi AND {valid_kwh})
+               sum(CASE WHEN {within(reference.start, reference.end)} THEN kwh END)
                    AS reference_kwh,
-               count(*) FILTER (WHERE date BETWEEN $ref_lo AND $ref_hi AND {valid_kwh})
+               count(CASE WHEN {within(reference.start, reference.end)} THEN kwh END)
                    AS reference_days
-        FROM r GROUP BY customer_id
-        """,
-        params,
-    )
+        FROM r GROUP BY customer_id, region, industry
+        """
+    try:
+        con.execute(pass_a)
+    except duckdb.OutOfRangeException:
+        # a date outside the data dates does not fit the bitmap: refuse, and say where
+        errors, total = _locate_errors(con, daily, None, params, max_errors)
+        raise InvalidInputError(errors, total) from None
     problems = con.execute(
         f"""
-        SELECT coalesce(sum(bad_kwh), 0) + coalesce(sum(bad_date), 0)
-                 + coalesce(sum(n_in_range - coalesce(distinct_days, 0)), 0)
-                 + count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')
-                 + count(*) FILTER (WHERE region NOT IN (SELECT region FROM known_regions)
-                                    OR region IS NULL)
-                 + count(*) FILTER (WHERE {_section_sql("industry")}
-                                    NOT IN (SELECT code FROM industries) OR industry IS NULL)
+        SELECT count(*) FILTER (
+                   WHERE customer_id IS NULL OR customer_id = ''
+                      OR n_kwh < n OR min_kwh < 0 OR NOT isfinite(max_kwh)
+                      OR n_dated < n OR first_day < {literal(lo)} OR last_day > {literal(hi)}
+                      OR distinct_days < n_dated
+                      OR region IS NULL OR region NOT IN (SELECT region FROM known_regions)
+                      OR industry IS NULL
+                      OR {_section_sql("industry")} NOT IN (SELECT code FROM industries))
+             + count(*) - count(DISTINCT customer_id)
         FROM customers
         """
     ).fetchall()[0]
@@ -227,7 +264,8 @@ def _compute(
     hourly_stats: list[tuple[str, int, int, int]] = []
     if hourly is not None:
         hourly_input = _register(con, "hourly", hourly, HOURLY_COLUMNS)
-        con.execute(f"CREATE TEMP VIEW h AS {_typed(HOURLY_COLUMNS, hourly_input.view)}")
+        typed = _typed(con, HOURLY_COLUMNS, hourly_input.view, text=hourly_input.text)
+        con.execute(f"CREATE TEMP VIEW h AS {typed}")
         hourly_bad = _hourly_problem_count(con, params)
         if hourly_bad:
             bad += hourly_bad
@@ -235,49 +273,42 @@ def _compute(
             hourly_stats = _hourly_stats(con, config, params)
     else:
         hourly_input = None
+    if bad:
+        errors, total = _locate_errors(con, daily, hourly_input, params, max_errors)
+        raise InvalidInputError(errors, total)
 
-    flags = _flags(con, config, hourly_stats, cleared) if not bad else []
+    flags = _flags(con, config, hourly_stats, cleared)
     flagged = sorted({flag.customer_id for flag in flags if not flag.cleared})
     con.execute("CREATE TEMP TABLE flagged (customer_id VARCHAR PRIMARY KEY)")
     if flagged:
         con.executemany("INSERT INTO flagged VALUES (?)", [(c,) for c in flagged])
     key = "c.region" if by == "region" else "s.section"
+    eligible = "coalesce(c.window_days >= $min_days AND c.window_kwh > 0, false)"
     con.execute(
         f"""
         CREATE TEMP TABLE scored AS
         SELECT c.customer_id, c.region, c.industry, {key} AS key,
                c.window_kwh / c.window_days AS baseline,
-               $threshold * (c.window_kwh / c.window_days) AS limit_kwh,
                c.customer_id IN (SELECT customer_id FROM flagged) AS excluded,
-               coalesce(c.window_days >= $min_days AND c.window_kwh > 0, false) AS eligible
+               {eligible} AS eligible,
+               CASE WHEN {eligible} AND c.customer_id NOT IN (SELECT customer_id FROM flagged)
+                    THEN $threshold * (c.window_kwh / c.window_days) END AS limit_kwh
         FROM customers c
         LEFT JOIN industries s ON s.code = {_section_sql("c.industry")}
         """,
         {"threshold": config.threshold, "min_days": config.baseline.min_days},
     )
-    counted = "c.eligible AND NOT c.excluded AND r.kwh >= c.limit_kwh"
+    # The second pass: every row against its customer's limit (NULL when not counted).
     numerators = con.execute(
-        f"""
+        """
         SELECT c.key, r.date,
-               count(*) FILTER (WHERE {counted}) AS resumed,
-               sum(r.kwh) FILTER (WHERE {counted}) AS kwh,
-               count(*) FILTER (WHERE r.region IS DISTINCT FROM c.region
-                                   OR r.industry IS DISTINCT FROM c.industry) AS mismatched
+               sum(CASE WHEN r.kwh >= c.limit_kwh THEN 1 ELSE 0 END) AS resumed,
+               sum(CASE WHEN r.kwh >= c.limit_kwh THEN r.kwh ELSE 0 END) AS kwh
         FROM r JOIN scored c USING (customer_id)
         GROUP BY ALL
         """
     ).fetchall()
-    bad += sum(int(row[4]) for row in numerators)
-    if bad:
-        errors, total = _locate_errors(con, daily, hourly_input, params, max_errors)
-        raise InvalidInputError(errors, total)
-
-    days = [
-        row[0]
-        for row in con.execute(
-            "SELECT DISTINCT date FROM r WHERE date BETWEEN $lo AND $hi", {"lo": lo, "hi": hi}
-        ).fetchall()
-    ]
+    days = {day for _, day, _, _ in numerators if day is not None}
     denominators = {
         str(group): (int(count), float(total))
         for group, count, total in con.execute(
@@ -297,7 +328,7 @@ def _compute(
         denominators,
         {
             (str(group), day): (int(count or 0), float(kwh or 0.0))
-            for group, day, count, kwh, _ in numerators
+            for group, day, count, kwh in numerators
             if group is not None and day is not None and count
         },
         days,

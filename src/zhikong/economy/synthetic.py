@@ -214,7 +214,7 @@ def draw_customers(
         picked = rng.choice(others, size=min(new_connections, len(others)), replace=False)
         connected[picked] = day_index(date(2019, 11, 15))
     county_index = np.concatenate([np.arange(n) for n in per_county])
-    ids = np.array([f"SYN{code}{n:06d}" for code, n in zip(region, county_index, strict=True)])
+    ids = np.array([f"S{code}{n:05d}" for code, n in zip(region, county_index, strict=True)])
     return Customers(
         ids=ids,
         region=region,
