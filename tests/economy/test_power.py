@@ -382,3 +382,41 @@ def test_bad_hourly_rows_are_refused_too(config: PowerIndexConfig) -> None:
     for caught in (engine_error, reference_error):
         assert {(e.row, e.problem) for e in caught.value.errors} == expected
         assert {e.source for e in caught.value.errors} == {"hourly"}
+
+
+@pytest.mark.parametrize("kind", ["arrow", ".parquet", ".csv"])
+def test_record_numbers_follow_the_input_order_in_large_inputs(
+    config: PowerIndexConfig, tmp_path: Path, kind: str
+) -> None:
+    # large enough for parallel scans: a record number must still be the row's place in the file
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rows = 300_000
+    days = np.array([day(i) for i in range(150)], dtype="datetime64[D]")
+    kwh = np.ones(rows)
+    bad = [17, 123_457, rows - 1]
+    kwh[bad] = -1.0
+    table = pa.table(
+        {
+            "customer_id": pa.array((np.arange(rows) // 150).astype(str)),
+            "region": pa.array(np.full(rows, "330102")),
+            "industry": pa.array(np.full(rows, "C")),
+            "date": pa.array(np.tile(days, rows // 150), type=pa.date32()),
+            "kwh": pa.array(kwh),
+        }
+    )
+    source: Path | pa.Table = table
+    if kind == ".parquet":
+        source = tmp_path / "big.parquet"
+        pq.write_table(table, source, row_group_size=50_000)
+    elif kind == ".csv":
+        source = tmp_path / "big.csv"
+        pcsv.write_csv(table, source)
+    with pytest.raises(InvalidInputError) as caught:
+        power_engine.compute(source, config, known_regions=KNOWN)
+    assert [(e.row, e.problem) for e in caught.value.errors] == [
+        (b + 1, RowProblem.NEGATIVE_KWH) for b in bad
+    ]

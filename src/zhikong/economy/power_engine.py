@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from zhikong.economy.power import (
@@ -61,6 +62,17 @@ class _Input:
     numbered: str
     text: bool
     """True for text formats (CSV, NDJSON), whose values are trimmed and cast."""
+    arrow: pa.Table | None = None
+    """An in-memory table: numbered on demand (a parallel scan has no file order)."""
+
+    def numbering(self, con: duckdb.DuckDBPyConnection, name: str) -> str:
+        """A relation with the input's columns and `row`, the 1-based record number."""
+        if self.arrow is None:
+            return self.numbered
+        count = self.arrow.num_rows
+        numbered = self.arrow.append_column("__row", pa.array(np.arange(1, count + 1)))
+        con.register(f"{name}_numbered", numbered)
+        return f"(SELECT __row AS row, * EXCLUDE (__row) FROM {name}_numbered)"
 
 
 def _format_of(path: Path) -> str:
@@ -84,7 +96,7 @@ def _register(
     if isinstance(source, pa.Table):
         con.register(f"{name}_arrow", source)
         base = f"{name}_arrow"
-        numbered = f"(SELECT row_number() OVER () AS row, * FROM {name}_arrow)"
+        numbered = ""
         text = False
     else:
         kind = _format_of(source)
@@ -115,7 +127,8 @@ def _register(
     missing = [column for column in columns if column not in present]
     if missing:
         raise SourceError(f"input lacks column(s) {', '.join(missing)}")
-    return _Input(view=base, numbered=numbered, text=text)
+    arrow = source if isinstance(source, pa.Table) else None
+    return _Input(view=base, numbered=numbered, text=text, arrow=arrow)
 
 
 def _typed(
@@ -450,7 +463,7 @@ def _locate_errors(
                trim(CAST(industry AS VARCHAR)) AS industry,
                CAST(date AS VARCHAR) AS date_text, TRY_CAST(date AS DATE) AS date,
                CAST(kwh AS VARCHAR) AS kwh_text, TRY_CAST(kwh AS DOUBLE) AS kwh
-        FROM {daily.numbered}
+        FROM {daily.numbering(con, "daily")}
         """
     )
     checks = f"""
@@ -542,7 +555,7 @@ def _locate_hourly_errors(
                CAST(date AS VARCHAR) AS date_text, TRY_CAST(date AS DATE) AS date,
                CAST(hour AS VARCHAR) AS hour_text, TRY_CAST(hour AS INTEGER) AS hour,
                CAST(kwh AS VARCHAR) AS kwh_text, TRY_CAST(kwh AS DOUBLE) AS kwh
-        FROM {hourly.numbered}
+        FROM {hourly.numbering(con, "hourly")}
         """
     )
     con.execute(
