@@ -71,8 +71,8 @@ class _Input:
             return self.numbered
         count = self.arrow.num_rows
         numbered = self.arrow.append_column("__row", pa.array(np.arange(1, count + 1)))
-        con.register(f"{name}_numbered", numbered)
-        return f"(SELECT __row AS row, * EXCLUDE (__row) FROM {name}_numbered)"
+        con.register(f"{name}_with_rows", numbered)
+        return f"(SELECT __row AS row, * EXCLUDE (__row) FROM {name}_with_rows)"
 
 
 def _format_of(path: Path) -> str:
