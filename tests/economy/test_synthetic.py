@@ -43,7 +43,7 @@ def test_customers_cover_every_county_in_proportion_to_population(
     # one each, the rest by population share (largest remainder)
     expected = 1 + (CUSTOMERS - len(places)) * population / population.sum()
     assert np.all(np.abs(counts - expected) < 1)
-    assert all(str(c).startswith("S") for c in customers.ids[:10])
+    assert all(str(c).startswith("SYN") and len(str(c)) == 12 for c in customers.ids)
     assert table.schema.metadata[b"synthetic"] == b"true"
     days = (synthetic.END - synthetic.START).days + 1
     assert table.num_rows == CUSTOMERS * days

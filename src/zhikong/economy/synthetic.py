@@ -152,6 +152,16 @@ def day_index(day: date) -> int:
     return (day - START).days
 
 
+def _base36(number: int, width: int = 3) -> str:
+    """`number` in base 36 (0-9, A-Z), at least `width` characters: ids stay 12 characters."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = ""
+    while number:
+        number, remainder = divmod(number, 36)
+        text = digits[remainder] + text
+    return text.rjust(width, "0")
+
+
 def _allocate(total: int, weights: Sequence[float]) -> list[int]:
     """Largest-remainder allocation of `total` by weights, at least one each."""
     count = len(weights)
@@ -214,7 +224,7 @@ def draw_customers(
         picked = rng.choice(others, size=min(new_connections, len(others)), replace=False)
         connected[picked] = day_index(date(2019, 11, 15))
     county_index = np.concatenate([np.arange(n) for n in per_county])
-    ids = np.array([f"S{code}{n:05d}" for code, n in zip(region, county_index, strict=True)])
+    ids = np.array([f"SYN{code}{_base36(n)}" for code, n in zip(region, county_index, strict=True)])
     return Customers(
         ids=ids,
         region=region,
