@@ -39,6 +39,8 @@ from zhikong.console import (
     state_of,
 )
 from zhikong.credential.cli import issuer_app, trust_app, verify_command
+from zhikong.economy.cli import economy_app
+from zhikong.enterprise.cli import enterprise_app
 from zhikong.epi.cli import alerts_app, epi_app
 from zhikong.index.cli import index_app
 from zhikong.regions.cli import regions_app
@@ -75,6 +77,8 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(trace_app, name="trace")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(epi_app, name="epi")
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(economy_app, name="economy")
 app.command("verify")(verify_command)
 
 
